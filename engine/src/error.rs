@@ -1,0 +1,115 @@
+//! Error types, one per boundary (STYLE.md rule 8). Hot-path errors are small and `Copy`.
+
+use std::io;
+
+/// Why a decoder refused a pack's bytes. Small and `Copy`: decoders return it per message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes are not well-formed in the decoder's format.
+    #[error("malformed input at byte {offset}")]
+    Malformed {
+        /// Byte offset where parsing failed.
+        offset: usize,
+    },
+    /// Well-formed, but the top level is not the expected kind (e.g. a JSON array).
+    #[error("top level is not an object")]
+    NotAnObject,
+    /// The input ended early.
+    #[error("truncated input: {needed} more bytes needed")]
+    Truncated {
+        /// Bytes missing (0 when unknown).
+        needed: usize,
+    },
+    /// Nesting deeper than the decoder allows.
+    #[error("nesting deeper than {limit}")]
+    TooDeep {
+        /// The depth limit.
+        limit: usize,
+    },
+    /// More fields than a message may carry.
+    #[error("more than {limit} fields")]
+    TooManyFields {
+        /// The field limit.
+        limit: usize,
+    },
+    /// A string that should be UTF-8 is not.
+    #[error("invalid UTF-8 at byte {offset}")]
+    InvalidUtf8 {
+        /// Byte offset of the string.
+        offset: usize,
+    },
+    /// A value larger than allowed (bytes).
+    #[error("value of {len} bytes exceeds the limit")]
+    TooLarge {
+        /// Declared length.
+        len: usize,
+    },
+    /// HMAC signature did not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// HMAC signer or key version not configured.
+    #[error("unknown signer")]
+    UnknownSigner,
+    /// Anything else, described by a static string.
+    #[error("{0}")]
+    Other(&'static str),
+}
+
+/// What a successful decode noticed that the counters should know about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Decoded {
+    /// Nothing to report.
+    #[default]
+    Clean,
+    /// The timestamp was missing or unreadable; the receive time was used instead.
+    TimestampDefaulted,
+}
+
+/// An output or writer failed to deliver. Carries the OS error kind, never an allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    /// An I/O error from the destination.
+    #[error("i/o error: {0}")]
+    Io(io::ErrorKind),
+    /// The message cannot be expressed in the output's format.
+    #[error("cannot format message: {0}")]
+    Format(&'static str),
+}
+
+impl From<io::Error> for WriteError {
+    fn from(e: io::Error) -> Self {
+        WriteError::Io(e.kind())
+    }
+}
+
+/// A plugin could not be built from its (well-typed) config.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A value is out of range or inconsistent.
+    #[error("{0}")]
+    Invalid(String),
+    /// An OS resource could not be set up (bind, open, ...).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, e.g. `bind 127.0.0.1:5565`.
+        what: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl BuildError {
+    /// An I/O error while doing `what`.
+    pub fn io(what: impl Into<String>, source: io::Error) -> Self {
+        BuildError::Io { what: what.into(), source }
+    }
+}
+
+/// A running stage failed in a way the engine must handle (not per message).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// An I/O error that is not WouldBlock/Interrupted.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+}

@@ -1,0 +1,118 @@
+//! The plugin API: the seed's Input, Decoder, Filter, Output and PluginGlobal, in Rust
+//! (DESIGN.md section 4). Writers and the Runner are in [`crate::runner`].
+
+use std::fmt::Debug;
+use std::io;
+use std::time::Instant;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::context::BuildContext;
+use crate::error::{BuildError, DecodeError, Decoded, RunError, WriteError};
+use crate::pack::PipelinePack;
+use crate::batch::Batch;
+
+/// A plugin's typed config (Heka's `HasConfigStruct` + `Init`): serde, `Default`, and a
+/// `build` that does all validation, so a built plugin cannot be misconfigured.
+pub trait PluginConfig:
+    DeserializeOwned + Serialize + Default + Clone + Debug + Send + Sync + 'static
+{
+    /// The runtime plugin this config builds.
+    type Plugin;
+
+    /// Builds one instance. Called once per stage (several times with `sockets: N`).
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] naming what could not be set up.
+    fn build(&self, ctx: &BuildContext) -> Result<Self::Plugin, BuildError>;
+}
+
+/// Plugin lifecycle events (Heka's `PluginGlobal.Event` with `STOP` / `RELOAD`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The pipeline has drained and is stopping: release shared resources.
+    Stop,
+    /// The config was reloaded and this section kept.
+    Reload,
+}
+
+/// State shared by every instance built from one config section (Heka's `PluginGlobal`).
+/// Register it in `build` with [`BuildContext::global`]; the engine delivers events to it.
+pub trait Global: Send + Sync + 'static {
+    /// Handles a lifecycle event.
+    fn event(&self, event: Event);
+}
+
+/// What [`Input::fill`] found when it stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fill {
+    /// The source returned WouldBlock: wait for the next readiness event.
+    Drained,
+    /// The batch filled up before the source drained: poll again without waiting
+    /// (mio is edge-triggered, so no new event will come for data already queued).
+    More,
+}
+
+/// Brings messages into the pipeline (Heka's `Input.Read(pack, timeout)`, made safe: an
+/// input waits for readiness holding no slot, then fills claimed slots without blocking).
+pub trait Input: Send + 'static {
+    /// Registers the input's sources with its thread's `mio::Poll` under `token`.
+    ///
+    /// # Errors
+    ///
+    /// The registration's I/O error.
+    fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()>;
+
+    /// Fills packs of `batch` from the source without blocking and says how many with
+    /// [`Batch::set_filled`]. Each filled pack is `Raw` (bytes for a decoder), `Decoded`,
+    /// or `Skip`.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error other than WouldBlock or Interrupted.
+    fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError>;
+
+    /// Stops reading; called once, before the pipeline drains.
+    fn stop(&mut self) {}
+}
+
+/// Turns raw bytes into a message (Heka's `Decoder.Decode`). Reuse the pack's buffers.
+pub trait Decoder: Send + 'static {
+    /// Decodes `pack.msg_bytes` into `pack.message`.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`]: the pack is counted and dropped.
+    fn decode(&mut self, pack: &mut PipelinePack) -> Result<Decoded, DecodeError>;
+}
+
+/// Works on decoded messages in a chain (Heka's `Filter.FilterMsg`): may edit the message,
+/// block it (`pack.state = PackState::Blocked`) or change `pack.outputs`.
+pub trait Filter: Send + 'static {
+    /// Processes one pack.
+    fn filter(&mut self, pack: &mut PipelinePack);
+}
+
+/// Delivers messages to the outside world (Heka's `Output.Deliver`), on its own consumer.
+pub trait Output: Send + 'static {
+    /// Delivers one message routed to this output.
+    ///
+    /// # Errors
+    ///
+    /// A [`WriteError`]: the message is counted as a write error.
+    fn deliver(&mut self, pack: &PipelinePack) -> Result<(), WriteError>;
+
+    /// Called after each batch and when idle: commit what was delivered if it is due, or
+    /// now if `force` (at stop). Returns `true` when everything delivered so far is committed.
+    ///
+    /// # Errors
+    ///
+    /// A [`WriteError`]: the uncommitted messages are counted as write errors.
+    fn commit(&mut self, _now: Instant, _force: bool) -> Result<bool, WriteError> {
+        Ok(true)
+    }
+
+    /// Handles a lifecycle event on the output's own thread.
+    fn event(&mut self, _event: Event) {}
+}
