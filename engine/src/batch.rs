@@ -18,7 +18,12 @@ impl<'a> Batch<'a> {
     ///
     /// The caller must own `lo .. lo + len` exclusively (claimed, not yet published) for `'a`.
     pub(crate) unsafe fn new(ring: &'a RingBuffer<PipelinePack>, lo: i64, len: usize) -> Self {
-        Batch { ring, lo, len, filled: 0 }
+        Batch {
+            ring,
+            lo,
+            len,
+            filled: 0,
+        }
     }
 
     /// Number of claimed slots.

@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -38,6 +39,18 @@ pub struct BuildContext {
     pub(crate) pool_size: usize,
     pub(crate) counters: Arc<Counters>,
     pub(crate) globals: Arc<Globals>,
+    pub(crate) listeners: Arc<Mutex<Vec<Listener>>>,
+}
+
+/// An address an input listens on, as announced at build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listener {
+    /// The input's name.
+    pub name: String,
+    /// `udp` or `tcp`.
+    pub protocol: &'static str,
+    /// The bound address (the real port when configured with port 0).
+    pub address: SocketAddr,
 }
 
 impl BuildContext {
@@ -51,6 +64,7 @@ impl BuildContext {
             pool_size: 1024,
             counters: Arc::default(),
             globals: Arc::default(),
+            listeners: Arc::default(),
         }
     }
 
@@ -83,6 +97,19 @@ impl BuildContext {
         }
     }
 
+    /// Announces that this input listens on `address`: logs
+    /// `listening <name> <protocol> <address>` (tests and users read the real port from it)
+    /// and records it for [`crate::Pipeline::listeners`].
+    pub fn listening(&self, protocol: &'static str, address: SocketAddr) {
+        crate::log::info(format_args!("listening {} {protocol} {address}", self.name));
+        let mut l = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        l.push(Listener {
+            name: self.name.clone(),
+            protocol,
+            address,
+        });
+    }
+
     /// This plugin's counter `name`, shown in reports as `<plugin name>.<name>`.
     pub fn counter(&self, name: &'static str) -> Counter {
         self.counters.get(&self.name, name)
@@ -98,12 +125,15 @@ impl BuildContext {
     where
         F: FnOnce() -> Result<G, BuildError>,
     {
-        let mut map = self.globals.by_section.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .globals
+            .by_section
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some((any, _)) = map.get(&self.name) {
-            return any
-                .clone()
-                .downcast::<G>()
-                .map_err(|_| BuildError::Invalid(format!("{}: global of another type", self.name)));
+            return any.clone().downcast::<G>().map_err(|_| {
+                BuildError::Invalid(format!("{}: global of another type", self.name))
+            });
         }
         let g = Arc::new(init()?);
         map.insert(self.name.clone(), (g.clone(), g.clone()));

@@ -53,19 +53,29 @@ impl Counters {
     /// A snapshot of every counter: (owner, name, value).
     pub fn snapshot(&self) -> Vec<(String, &'static str, u64)> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.iter().map(|(o, n, c)| (o.clone(), *n, c.get())).collect()
+        entries
+            .iter()
+            .map(|(o, n, c)| (o.clone(), *n, c.get()))
+            .collect()
     }
 
     /// The value of `owner`'s counter `name`, or 0 when it was never created.
     pub fn value(&self, owner: &str, name: &str) -> u64 {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.iter().find(|(o, n, _)| o == owner && *n == name).map_or(0, |(_, _, c)| c.get())
+        entries
+            .iter()
+            .find(|(o, n, _)| o == owner && *n == name)
+            .map_or(0, |(_, _, c)| c.get())
     }
 
     /// The sum of counter `name` over every owner.
     pub fn total(&self, name: &str) -> u64 {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.iter().filter(|(_, n, _)| *n == name).map(|(_, _, c)| c.get()).sum()
+        entries
+            .iter()
+            .filter(|(_, n, _)| *n == name)
+            .map(|(_, _, c)| c.get())
+            .sum()
     }
 }
 

@@ -102,7 +102,10 @@ pub enum BuildError {
 impl BuildError {
     /// An I/O error while doing `what`.
     pub fn io(what: impl Into<String>, source: io::Error) -> Self {
-        BuildError::Io { what: what.into(), source }
+        BuildError::Io {
+            what: what.into(),
+            source,
+        }
     }
 }
 
@@ -112,4 +115,27 @@ pub enum RunError {
     /// An I/O error that is not WouldBlock/Interrupted.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
+}
+
+/// The pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A plugin could not be built.
+    #[error("{name}: {source}")]
+    Build {
+        /// The plugin's config name.
+        name: String,
+        /// Why.
+        #[source]
+        source: BuildError,
+    },
+    /// The thread plan cannot run on this host.
+    #[error("{0}")]
+    Plan(String),
+    /// A worker thread could not be spawned.
+    #[error("spawning a worker thread: {0}")]
+    Spawn(#[source] io::Error),
 }

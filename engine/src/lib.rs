@@ -2,29 +2,57 @@
 //! packs through it (inputs, decode, route, outputs), the plugin API, the plugin
 //! [`Registry`] and the config model.
 //!
+//! A binary builds a [`Registry`] (with `plugins::register_all` and its own plugin types),
+//! loads a [`config::Config`], and calls [`run_with`], which returns a running
+//! [`Pipeline`].
+//!
 //! This is the only crate of the workspace that contains `unsafe`: ring slot access
-//! (ownership proven by sequences), and the OS boundary in `sys`.
+//! (ownership proven by sequences) and the OS boundary in [`sys`].
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod barrier;
 mod batch;
+mod clock;
+pub mod config;
 mod context;
 mod counters;
 mod error;
+pub mod log;
 mod message;
 mod pack;
+mod pipeline;
+mod plan;
 mod plugin;
+mod queue;
+mod registry;
+mod report;
 mod ring;
+mod runner;
 mod sequence;
 mod sequencer;
+mod stage;
 mod sync;
+pub mod sys;
+pub mod testing;
+mod worker;
 
 pub use batch::Batch;
-pub use context::BuildContext;
+pub use context::{BuildContext, Listener};
 pub use counters::{Counter, Counters};
-pub use error::{BuildError, DecodeError, Decoded, RunError, WriteError};
-pub use message::{Clear, Field, FieldValues, Message, Reuse, ValueType, Values, DEFAULT_SEVERITY, MAX_FIELDS};
+pub use error::{BuildError, DecodeError, Decoded, RunError, StartError, WriteError};
+pub use message::{
+    Clear, Field, FieldValues, Message, Reuse, ValueType, Values, DEFAULT_SEVERITY, MAX_FIELDS,
+};
 pub use pack::{PackState, PipelinePack, MAX_MESSAGE_SIZE};
+pub use pipeline::{run_with, validate, Pipeline, Validated};
+pub use plan::{available_cores, Plan, PlannedThread, Rank, StageInfo};
 pub use plugin::{Decoder, Event, Fill, Filter, Global, Input, Output, PluginConfig};
+pub use queue::{queue, QueueConsumer, QueueProducer};
+pub use registry::Registry;
+pub use report::Report;
+pub use runner::{
+    runner, BatchRole, BatchRunner, BatchWriter, DataRecycler, IntoRunner, OutData, Writer,
+    WriterRole, WriterRunner,
+};

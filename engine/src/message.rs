@@ -405,6 +405,9 @@ mod tests {
         b.payload.push_str("old");
         b.copy_from(&a);
         assert!(b.same_as(&a));
-        assert_eq!(b.field("xs").unwrap().values.get(), Values::Double(&[1.5, 2.5]));
+        assert_eq!(
+            b.field("xs").unwrap().values.get(),
+            Values::Double(&[1.5, 2.5])
+        );
     }
 }

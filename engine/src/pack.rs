@@ -102,7 +102,10 @@ mod tests {
     fn pack_is_cache_line_aligned() {
         assert_eq!(std::mem::align_of::<PipelinePack>(), 128);
         assert_eq!(std::mem::size_of::<PipelinePack>() % 128, 0);
-        assert!(std::mem::size_of::<PipelinePack>() <= 384, "pack grew: keep it small");
+        assert!(
+            std::mem::size_of::<PipelinePack>() <= 384,
+            "pack grew: keep it small"
+        );
     }
 
     #[test]

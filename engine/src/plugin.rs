@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::batch::Batch;
 use crate::context::BuildContext;
 use crate::error::{BuildError, DecodeError, Decoded, RunError, WriteError};
 use crate::pack::PipelinePack;
-use crate::batch::Batch;
 
 /// A plugin's typed config (Heka's `HasConfigStruct` + `Init`): serde, `Default`, and a
 /// `build` that does all validation, so a built plugin cannot be misconfigured.

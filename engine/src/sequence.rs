@@ -38,11 +38,14 @@ impl Sequence {
         self.0.store(v, Ordering::Release);
     }
 
-    /// `compare_exchange_weak` with `AcqRel` on success and `Acquire` on failure, used by
+    /// `compare_exchange` with `AcqRel` on success and `Acquire` on failure, used by
     /// multi-producer claims: the winner's later slot writes are ordered after the claim.
+    /// (Strong, not weak: the same instruction on x86, and no spurious failures for loom
+    /// to explore.)
     #[inline]
-    pub(crate) fn compare_exchange_weak(&self, current: i64, new: i64) -> Result<i64, i64> {
-        self.0.compare_exchange_weak(current, new, Ordering::AcqRel, Ordering::Acquire)
+    pub(crate) fn compare_exchange(&self, current: i64, new: i64) -> Result<i64, i64> {
+        self.0
+            .compare_exchange(current, new, Ordering::AcqRel, Ordering::Acquire)
     }
 }
 

@@ -96,10 +96,15 @@ pub(crate) fn producers(
         (vec![Producer::Single(p)], published)
     } else {
         let shared = Arc::new(multi::Shared::new(size, gating));
-        let ps = (0..count).map(|_| Producer::Multi(MultiProducer::new(shared.clone()))).collect();
+        let ps = (0..count)
+            .map(|_| Producer::Multi(MultiProducer::new(shared.clone())))
+            .collect();
         (ps, Published::Multi(shared))
     }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests;
+
+#[cfg(all(test, loom))]
+mod loom_tests;

@@ -1,1 +1,219 @@
-//! stub
+//! Support for end-to-end tests: start a real `hekad`, read what it prints, send it
+//! numbered datagrams, and check what it wrote. Every wait is bounded.
+#![forbid(unsafe_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A running hekad process; killed on drop if still running.
+#[derive(Debug)]
+pub struct Hekad {
+    child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+fn collect(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            into.lock().unwrap().push(line);
+        }
+    });
+}
+
+impl Hekad {
+    /// Starts `bin` with `args`, reading its stdout and stderr on threads (a full pipe
+    /// would block the daemon).
+    pub fn start(bin: impl AsRef<Path>, args: &[&str]) -> Hekad {
+        let mut child = Command::new(bin.as_ref())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hekad");
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        collect(child.stderr.take().unwrap(), stderr.clone());
+        collect(child.stdout.take().unwrap(), stdout.clone());
+        Hekad {
+            child,
+            stderr,
+            stdout,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Every stderr line so far.
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Every stdout line so far.
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// The first stderr line containing `needle`, waiting at most `timeout`.
+    pub fn wait_for_stderr(&mut self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(l) = self.stderr().into_iter().find(|l| l.contains(needle)) {
+                return Some(l);
+            }
+            if Instant::now() > deadline || self.child.try_wait().ok().flatten().is_some() {
+                return self.stderr().into_iter().find(|l| l.contains(needle));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The address input `name` listens on, from its `listening <name> udp <addr>` line.
+    pub fn udp_addr(&mut self, name: &str) -> SocketAddr {
+        let needle = format!("listening {name} udp ");
+        let line = self
+            .wait_for_stderr(&needle, Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("no {needle:?} line; stderr: {:#?}", self.stderr()));
+        let rest = &line[line.find(&needle).unwrap() + needle.len()..];
+        rest.split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .expect("listen address")
+    }
+
+    /// Sends signal `sig` (e.g. "TERM", "INT", "USR1") with kill(1).
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill -{sig} failed");
+    }
+
+    /// Waits at most `timeout` for the process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                // Let the reader threads catch the last lines.
+                thread::sleep(Duration::from_millis(100));
+                return Some(s);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The value of `counter` for `owner` in the final report (`  owner: a=1 b=2`).
+    pub fn final_count(&self, owner: &str, counter: &str) -> Option<u64> {
+        let prefix = format!("  {owner}:");
+        let lines = self.stderr();
+        let line = lines.iter().rev().find(|l| l.starts_with(&prefix))?;
+        let key = format!(" {counter}=");
+        let at = line.find(&key)? + key.len();
+        line[at..].split_whitespace().next()?.parse().ok()
+    }
+}
+
+impl Drop for Hekad {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A metlog-style JSON datagram carrying sequence number `seq` in its payload and fields.
+pub fn json_datagram(seq: u64, out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    out.clear();
+    write!(
+        out,
+        "{{\"type\":\"flood\",\"timestamp\":\"2026-11-25T03:58:00.105194Z\",\"logger\":\"test\",\
+         \"severity\":6,\"payload\":\"seq={seq:010}\",\"fields\":{{\"seq\":{seq}}},\
+         \"env_version\":\"0.8\",\"metlog_pid\":42,\"metlog_hostname\":\"localhost\"}}"
+    )
+    .unwrap();
+}
+
+/// Sends `count` datagrams made by `make` to `addr`, at most `rate` per second (paced in
+/// small bursts). Returns how many were sent.
+pub fn send_paced(
+    addr: SocketAddr,
+    count: u64,
+    rate: u64,
+    mut make: impl FnMut(u64, &mut Vec<u8>),
+) -> u64 {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
+    let mut buf = Vec::with_capacity(1024);
+    let start = Instant::now();
+    let burst = 64u64;
+    let mut sent = 0;
+    while sent < count {
+        let due = Duration::from_secs_f64(sent as f64 / rate as f64);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            thread::sleep(wait);
+        }
+        for _ in 0..burst.min(count - sent) {
+            make(sent, &mut buf);
+            sock.send_to(&buf, addr).expect("send");
+            sent += 1;
+        }
+    }
+    sent
+}
+
+/// Reads `path` and returns the sequence numbers (`seq=NNNNNNNNNN`) of its lines.
+pub fn seqs_in(path: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.find("seq=").map(|i| &l[i + 4..]))
+        .filter_map(|s| s.get(..10).and_then(|d| d.parse().ok()))
+        .collect()
+}
+
+/// A registry with every built-in plugin.
+pub fn registry() -> engine::Registry {
+    let mut r = engine::Registry::new();
+    plugins::register_all(&mut r);
+    r
+}
+
+/// Starts an in-process pipeline from config text (relative paths resolve against `dir`).
+pub fn start(dir: &Path, config: &str) -> engine::Pipeline {
+    let config = engine::config::Config::parse(config, &dir.join("test.json")).expect("config");
+    engine::run_with(&registry(), &config).expect("start pipeline")
+}
+
+/// The address of the pipeline's input `name`.
+pub fn input_addr(p: &engine::Pipeline, name: &str) -> SocketAddr {
+    p.listeners()
+        .iter()
+        .find(|l| l.name == name)
+        .expect("input listens")
+        .address
+}
+
+/// Waits at most `timeout` until `counter` reaches `target`; returns its last value.
+pub fn wait_for(counter: &engine::Counter, target: u64, timeout: Duration) -> u64 {
+    let deadline = Instant::now() + timeout;
+    while counter.get() < target && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    counter.get()
+}

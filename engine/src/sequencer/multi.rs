@@ -26,7 +26,10 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(size: usize, gating: Vec<Arc<Sequence>>) -> Self {
-        assert!(size.is_power_of_two(), "ring size must be a power of two, got {size}");
+        assert!(
+            size.is_power_of_two(),
+            "ring size must be a power of two, got {size}"
+        );
         Shared {
             claimed: Sequence::default(),
             gate_cache: CachePadded::new(AtomicI64::new(INITIAL)),
@@ -89,8 +92,13 @@ impl MultiProducer {
                     return None;
                 }
             }
-            match sh.claimed.compare_exchange_weak(current, hi) {
-                Ok(_) => return Some(Claim { lo: current + 1, len: (hi - current) as usize }),
+            match sh.claimed.compare_exchange(current, hi) {
+                Ok(_) => {
+                    return Some(Claim {
+                        lo: current + 1,
+                        len: (hi - current) as usize,
+                    })
+                }
                 Err(actual) => current = actual,
             }
         }

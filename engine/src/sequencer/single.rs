@@ -45,7 +45,10 @@ impl SingleProducer {
         if hi < self.next {
             return None;
         }
-        let claim = Claim { lo: self.next, len: (hi - self.next + 1) as usize };
+        let claim = Claim {
+            lo: self.next,
+            len: (hi - self.next + 1) as usize,
+        };
         self.next = hi + 1;
         Some(claim)
     }

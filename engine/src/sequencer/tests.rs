@@ -18,9 +18,16 @@ fn single_producer_gates_on_the_consumer_and_hands_back_unused_slots() {
     p.publish(c, 2); // slot 2 handed back
     assert_eq!(published.highest(0), 1);
     let c = p.try_claim(8).unwrap();
-    assert_eq!(c, Claim { lo: 2, len: 2 }, "only 4 slots exist and none was consumed");
+    assert_eq!(
+        c,
+        Claim { lo: 2, len: 2 },
+        "only 4 slots exist and none was consumed"
+    );
     p.publish(c, 2);
-    assert!(p.try_claim(1).is_none(), "the ring is full until the consumer moves");
+    assert!(
+        p.try_claim(1).is_none(),
+        "the ring is full until the consumer moves"
+    );
     consumer.set(0);
     assert_eq!(p.try_claim(8).unwrap(), Claim { lo: 4, len: 1 });
 }
@@ -33,7 +40,11 @@ fn multi_producer_publishes_only_contiguous_ranges() {
     let b = ps[1].try_claim(2).unwrap();
     assert_eq!((a.lo, b.lo), (0, 2));
     ps[1].publish(b, 2);
-    assert_eq!(published.highest(0), -1, "0..2 is claimed but not published");
+    assert_eq!(
+        published.highest(0),
+        -1,
+        "0..2 is claimed but not published"
+    );
     ps[0].publish(a, 2);
     assert_eq!(published.highest(0), 3);
     assert_eq!(published.highest(2), 3);
@@ -63,7 +74,11 @@ fn ordering_stress(producers_n: usize, per_producer: u64, ring: usize, batch: us
                     let want = ((n as usize % batch) + 1).min(claim.len);
                     let used = want.min((per_producer - n) as usize);
                     for i in 0..claim.len {
-                        let v = if i < used { (id as u64) << 40 | (n + i as u64) } else { u64::MAX };
+                        let v = if i < used {
+                            (id as u64) << 40 | (n + i as u64)
+                        } else {
+                            u64::MAX
+                        };
                         if i < used || p.publishes_unused() {
                             // SAFETY: sequences of `claim` are ours until published.
                             unsafe { *ring.get_mut(claim.lo + i as i64) = v };
@@ -81,7 +96,10 @@ fn ordering_stress(producers_n: usize, per_producer: u64, ring: usize, batch: us
     let mut next = 0i64;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while seen < total {
-        assert!(std::time::Instant::now() < deadline, "stalled at {seen}/{total}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stalled at {seen}/{total}"
+        );
         let avail = barrier.available(next);
         for s in next..=avail {
             // SAFETY: `s <= avail` was published and our sequence is below it.
@@ -90,7 +108,10 @@ fn ordering_stress(producers_n: usize, per_producer: u64, ring: usize, batch: us
                 continue;
             }
             let (id, n) = ((v >> 40) as usize, v & ((1 << 40) - 1));
-            assert_eq!(n, next_expected[id], "producer {id} out of order or duplicated");
+            assert_eq!(
+                n, next_expected[id],
+                "producer {id} out of order or duplicated"
+            );
             next_expected[id] += 1;
             seen += 1;
         }

@@ -1,0 +1,374 @@
+//! Building a pipeline from a config: parse every section, wire the ring, plan the threads.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Pipeline;
+use crate::barrier::Barrier;
+use crate::config::{Config, ConfigError, Section, WaitKind};
+use crate::context::{BuildContext, Globals};
+use crate::counters::Counters;
+use crate::error::StartError;
+use crate::pack::PipelinePack;
+use crate::plan::{available_cores, Plan, Rank, StageInfo};
+use crate::registry::{Built, Parsed, Registry};
+use crate::ring::RingBuffer;
+use crate::sequence::Sequence;
+use crate::sequencer;
+use crate::stage::{
+    Cursor, DecodeStage, DoneFlag, InputStage, OutputWiring, RouteChain, RouteStage, Stage,
+};
+use crate::worker::{Wake, Worker};
+
+/// A config whose every section parsed into its plugin's typed config, with its plan.
+#[derive(Debug)]
+pub struct Validated {
+    inputs: Vec<(Section, Box<dyn Parsed>)>,
+    decoders: Vec<(Section, Box<dyn Parsed>)>,
+    filters: Vec<(Section, Box<dyn Parsed>)>,
+    outputs: Vec<(Section, Box<dyn Parsed>)>,
+    stages: Vec<StageInfo>,
+    /// The thread plan.
+    pub plan: Plan,
+    /// Notes worth printing (rounded pool size, cores this host lacks...).
+    pub warnings: Vec<String>,
+}
+
+fn parse_all(
+    registry: &Registry,
+    sections: &[Section],
+) -> Result<Vec<(Section, Box<dyn Parsed>)>, ConfigError> {
+    sections
+        .iter()
+        .map(|s| Ok((s.clone(), registry.parse(s)?)))
+        .collect()
+}
+
+fn input_stage_names(s: &Section) -> Vec<String> {
+    match s.common.sockets.unwrap_or(1) {
+        0 | 1 => vec![s.name.clone()],
+        n => (0..n).map(|i| format!("{}.{i}", s.name)).collect(),
+    }
+}
+
+/// Checks `config` against `registry` without starting anything: every plugin section
+/// parses into its typed config, the decoders have one default, and the plan is sound.
+///
+/// # Errors
+///
+/// The first [`ConfigError`], naming file, line, column and key path.
+pub fn validate(registry: &Registry, config: &Config) -> Result<Validated, ConfigError> {
+    let inputs = parse_all(registry, &config.inputs)?;
+    let mut decoders = parse_all(registry, &config.decoders)?;
+    let filters = parse_all(registry, &config.filters)?;
+    let outputs = parse_all(registry, &config.outputs)?;
+    // The default decoder is index 0 (a reset pack's `decoder`).
+    match decoders.iter().position(|(s, _)| s.common.default) {
+        Some(i) => decoders[..=i].rotate_right(1),
+        None if decoders.len() > 1 => {
+            return Err(config.error_at(
+                decoders[0].0.position,
+                "decoders",
+                "several decoders and none has \"default\": true",
+            ))
+        }
+        None => {}
+    }
+    let mut stages = Vec::new();
+    for (s, _) in &inputs {
+        for name in input_stage_names(s) {
+            stages.push(StageInfo {
+                name,
+                rank: Rank::Input,
+            });
+        }
+    }
+    stages.push(StageInfo {
+        name: "decode".into(),
+        rank: Rank::Decode,
+    });
+    stages.push(StageInfo {
+        name: "route".into(),
+        rank: Rank::Route,
+    });
+    for (s, _) in &outputs {
+        stages.push(StageInfo {
+            name: s.name.clone(),
+            rank: Rank::Output,
+        });
+    }
+    let cores = available_cores();
+    let mut warnings = config.warnings.clone();
+    let plan = match &config.engine.threads {
+        Some(threads) => {
+            let t: Vec<(Vec<usize>, Vec<String>)> = threads
+                .iter()
+                .map(|t| (t.cores.clone(), t.stages.clone()))
+                .collect();
+            Plan::from_config(&stages, &t)
+                .map_err(|m| config.error_at_engine("engine.threads", &m))?
+        }
+        None => Plan::default_for(&stages, &cores),
+    };
+    let missing = plan.missing_cores(&cores);
+    if !missing.is_empty() {
+        warnings.push(format!(
+            "engine.threads names cores this host lacks: {missing:?} (have {cores:?})"
+        ));
+    }
+    if config.engine.wait == WaitKind::Spin && plan.threads.len() > cores.len().max(1) {
+        return Err(config.error_at_engine(
+            "engine.wait",
+            format!(
+                "\"spin\" with {} threads needs as many CPUs, this process may use {}",
+                plan.threads.len(),
+                cores.len()
+            ),
+        ));
+    }
+    Ok(Validated {
+        inputs,
+        decoders,
+        filters,
+        outputs,
+        stages,
+        plan,
+        warnings,
+    })
+}
+
+/// Builds and starts the pipeline `config` describes, with the plugin types of `registry`
+/// (a custom binary registers its own types next to `plugins::register_all`).
+///
+/// # Errors
+///
+/// A [`StartError`]: a config error, a plugin that could not be built (e.g. a port in
+/// use), cores the host lacks, or a thread that could not be spawned.
+pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartError> {
+    let v = validate(registry, config)?;
+    let missing = v.plan.missing_cores(&available_cores());
+    if !missing.is_empty() {
+        return Err(StartError::Plan(format!(
+            "engine.threads names cores this process may not use: {missing:?}"
+        )));
+    }
+    for w in &v.warnings {
+        crate::log::warn(format_args!("{w}"));
+    }
+    let e = &config.engine;
+    let pool = e.effective_pool_size();
+    let counters = Arc::new(Counters::default());
+    let globals = Arc::new(Globals::default());
+    let listeners = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ctx_for = |s: &Section, instance: usize| BuildContext {
+        name: s.name.clone(),
+        instance,
+        config_dir: config.dir(),
+        max_message_size: e.max_message_size,
+        pool_size: pool,
+        counters: counters.clone(),
+        globals: globals.clone(),
+        listeners: listeners.clone(),
+    };
+    let build = |s: &Section, p: &dyn Parsed, i: usize| {
+        p.build(&ctx_for(s, i)).map_err(|source| StartError::Build {
+            name: s.name.clone(),
+            source,
+        })
+    };
+
+    // Sequences and done flags, downstream first: producers gate on the outputs.
+    let decode_seq = Arc::new(Sequence::default());
+    let route_seq = Arc::new(Sequence::default());
+    let output_seqs: Vec<Arc<Sequence>> = v
+        .outputs
+        .iter()
+        .map(|_| Arc::new(Sequence::default()))
+        .collect();
+    let gating = if output_seqs.is_empty() {
+        vec![route_seq.clone()]
+    } else {
+        output_seqs.clone()
+    };
+    let input_names: Vec<String> = v
+        .inputs
+        .iter()
+        .flat_map(|(s, _)| input_stage_names(s))
+        .collect();
+    let (mut producers, published) = sequencer::producers(input_names.len().max(1), pool, gating);
+    let ring = Arc::new(RingBuffer::new(pool, || {
+        PipelinePack::new(e.max_message_size)
+    }));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut stages: HashMap<String, Box<dyn Stage>> = HashMap::new();
+
+    let mut input_done = Vec::new();
+    for (s, p) in &v.inputs {
+        for (i, name) in input_stage_names(s).into_iter().enumerate() {
+            let Built::Input(input) = build(s, p.as_ref(), i)? else {
+                unreachable!()
+            };
+            let done = DoneFlag::default();
+            input_done.push(done.clone());
+            let producer = producers.remove(0);
+            let stage = InputStage::new(
+                name.clone(),
+                input,
+                producer,
+                ring.clone(),
+                e.batch.min(pool),
+                stop.clone(),
+                done,
+                &counters,
+            );
+            stages.insert(name, Box::new(stage));
+        }
+    }
+    if input_done.is_empty() {
+        // No input: the ring is empty for good.
+        let done = DoneFlag::default();
+        done.set();
+        input_done.push(done);
+    }
+
+    let mut decoders = Vec::new();
+    for (i, (s, p)) in v.decoders.iter().enumerate() {
+        let Built::Decoder(make) = build(s, p.as_ref(), 0)? else {
+            unreachable!()
+        };
+        decoders.push(make(i as u8));
+    }
+    let decode_done = DoneFlag::default();
+    let cursor = Cursor::new(
+        ring.clone(),
+        Barrier::Producers(published),
+        input_done,
+        decode_seq.clone(),
+        decode_done.clone(),
+    );
+    stages.insert(
+        "decode".into(),
+        Box::new(DecodeStage::new(
+            "decode".into(),
+            cursor,
+            decoders,
+            (0, 1),
+            &counters,
+        )),
+    );
+
+    let mut filters = Vec::new();
+    for (s, p) in &v.filters {
+        let Built::Filter(f) = build(s, p.as_ref(), 0)? else {
+            unreachable!()
+        };
+        filters.push(f);
+    }
+    let output_bit = |name: &str| v.outputs.iter().position(|(s, _)| s.name == name);
+    let filter_index = |name: &str| v.filters.iter().position(|(s, _)| s.name == name);
+    let mut chains = Vec::new();
+    let mut by_type = Vec::new();
+    let mut default_chain = crate::stage::NO_CHAIN;
+    for (ci, c) in config.chains.iter().enumerate() {
+        let mut rc = RouteChain::default();
+        for o in &c.outputs {
+            rc.outputs |= 1u64 << output_bit(o).expect("config checks chain outputs");
+        }
+        rc.filters = c
+            .filters
+            .iter()
+            .map(|f| filter_index(f).expect("config checks chain filters"))
+            .collect();
+        chains.push(rc);
+        if c.name == "default" {
+            default_chain = ci as u16;
+        }
+        for t in &c.message_types {
+            by_type.push((t.clone(), ci as u16));
+        }
+    }
+    let route_done = DoneFlag::default();
+    let cursor = Cursor::new(
+        ring.clone(),
+        Barrier::Stages(vec![decode_seq]),
+        vec![decode_done],
+        route_seq.clone(),
+        route_done.clone(),
+    );
+    let route = RouteStage::new(
+        cursor,
+        chains,
+        by_type,
+        default_chain,
+        filters,
+        e.budget,
+        &counters,
+    );
+    stages.insert("route".into(), Box::new(route));
+
+    for (bit, ((s, p), seq)) in v.outputs.iter().zip(&output_seqs).enumerate() {
+        let Built::Output(make) = build(s, p.as_ref(), 0)? else {
+            unreachable!()
+        };
+        let cursor = Cursor::new(
+            ring.clone(),
+            Barrier::Stages(vec![route_seq.clone()]),
+            vec![route_done.clone()],
+            seq.clone(),
+            DoneFlag::default(),
+        );
+        let wiring = OutputWiring {
+            name: s.name.clone(),
+            cursor,
+            bit,
+        };
+        stages.insert(s.name.clone(), make(wiring, &counters));
+    }
+
+    let wakes: Arc<Vec<Arc<Wake>>> = Arc::new(
+        v.plan
+            .threads
+            .iter()
+            .map(|_| Arc::new(Wake::default()))
+            .collect(),
+    );
+    let mut threads = Vec::new();
+    for (i, t) in v.plan.threads.iter().enumerate() {
+        let worker = Worker {
+            index: i,
+            cores: t.cores.clone(),
+            stages: t
+                .stages
+                .iter()
+                .map(|s| stages.remove(&s.name).expect("plan names built stages"))
+                .collect(),
+            wait: e.wait,
+            budget: e.budget,
+            read_timeout: Duration::from_millis(e.read_timeout_ms),
+            wakes: wakes.clone(),
+            has_inputs: t.stages.iter().any(|s| s.rank == Rank::Input),
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("hekad-{i}"))
+            .spawn(move || worker.run())
+            .map_err(StartError::Spawn)?;
+        threads.push(handle);
+    }
+    debug_assert!(stages.is_empty());
+    let listeners = listeners.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let _ = &v.stages;
+    Ok(Pipeline {
+        stop,
+        wakes,
+        threads,
+        counters,
+        globals,
+        plan: v.plan,
+        started: Instant::now(),
+        inputs: input_names,
+        outputs: v.outputs.iter().map(|(s, _)| s.name.clone()).collect(),
+        listeners,
+    })
+}

@@ -1,0 +1,145 @@
+//! The input stage: waits for readiness holding no slot, then claims, fills and publishes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::{DoneFlag, Stage};
+use crate::batch::Batch;
+use crate::clock::now_ns;
+use crate::counters::Counter;
+use crate::log::RateLimited;
+use crate::pack::{PackState, PipelinePack};
+use crate::plugin::{Fill, Input};
+use crate::ring::RingBuffer;
+use crate::sequencer::Producer;
+
+/// Runs one [`Input`] as a producer of the ring.
+pub(crate) struct InputStage {
+    name: String,
+    input: Box<dyn Input>,
+    producer: Producer,
+    ring: Arc<RingBuffer<PipelinePack>>,
+    batch: usize,
+    ready: bool,
+    backlogged: bool,
+    stop: Arc<AtomicBool>,
+    done: DoneFlag,
+    accepted: Counter,
+    errors: Counter,
+    error_log: RateLimited,
+}
+
+impl std::fmt::Debug for InputStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputStage")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl InputStage {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        name: String,
+        input: Box<dyn Input>,
+        producer: Producer,
+        ring: Arc<RingBuffer<PipelinePack>>,
+        batch: usize,
+        stop: Arc<AtomicBool>,
+        done: DoneFlag,
+        counters: &crate::counters::Counters,
+    ) -> Self {
+        InputStage {
+            accepted: counters.get(&name, "accepted"),
+            errors: counters.get(&name, "read_errors"),
+            error_log: RateLimited::new(),
+            name,
+            input,
+            producer,
+            ring,
+            batch,
+            ready: true,
+            backlogged: false,
+            stop,
+            done,
+        }
+    }
+}
+
+impl Stage for InputStage {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn poll(&mut self, budget: usize) -> usize {
+        if self.done.get() || !self.ready || self.stop.load(Ordering::Relaxed) {
+            return 0;
+        }
+        let Some(claim) = self.producer.try_claim(self.batch.min(budget).max(1)) else {
+            self.backlogged = true;
+            return 0;
+        };
+        self.backlogged = false;
+        let now = now_ns();
+        for i in 0..claim.len {
+            // SAFETY: `claim` is ours until published below; nobody else touches it.
+            let pack = unsafe { self.ring.get_mut(claim.lo + i as i64) };
+            pack.reset();
+            pack.recv_time = now;
+        }
+        // SAFETY: the claimed range is owned by this stage until `publish` below, and the
+        // batch does not outlive this call.
+        let mut batch = unsafe { Batch::new(&self.ring, claim.lo, claim.len) };
+        let result = self.input.fill(&mut batch);
+        let filled = batch.filled();
+        let mut accepted = 0u64;
+        for i in 0..claim.len {
+            let pack = batch.get_mut(i);
+            if i < filled && matches!(pack.state, PackState::Raw | PackState::Decoded) {
+                accepted += 1;
+            } else if i < filled || self.producer.publishes_unused() {
+                pack.state = PackState::Skip;
+            }
+        }
+        drop(batch);
+        let used = if self.producer.publishes_unused() {
+            claim.len
+        } else {
+            filled
+        };
+        self.producer.publish(claim, used);
+        self.accepted.add(accepted);
+        match result {
+            Ok(Fill::More) => {}
+            Ok(Fill::Drained) => self.ready = false,
+            Err(e) => {
+                self.errors.add(1);
+                self.ready = false;
+                if self.error_log.allow() {
+                    crate::log::warn(format_args!("input {}: {e}", self.name));
+                }
+            }
+        }
+        filled
+    }
+
+    fn finish(&mut self) -> bool {
+        if !self.done.get() && self.stop.load(Ordering::Relaxed) {
+            self.input.stop();
+            self.done.set();
+        }
+        self.done.get()
+    }
+
+    fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> std::io::Result<()> {
+        self.input.register(registry, token)
+    }
+
+    fn set_ready(&mut self) {
+        self.ready = true;
+    }
+
+    fn backlogged(&self) -> bool {
+        self.backlogged && self.ready
+    }
+}

@@ -1,0 +1,134 @@
+//! An output stage: one consumer per output, behind route, delivering the packs that carry
+//! its bit. Monomorphized over the output type, so delivery is a static call.
+
+use std::time::Instant;
+
+use super::{Cursor, Stage};
+use crate::counters::{Counter, Counters};
+use crate::log::RateLimited;
+use crate::plugin::{Event, Output};
+
+/// Everything an output stage needs from the pipeline besides its plugin.
+#[derive(Debug)]
+pub(crate) struct OutputWiring {
+    pub(crate) name: String,
+    pub(crate) cursor: Cursor,
+    pub(crate) bit: usize,
+}
+
+/// Counters of one output.
+#[derive(Debug)]
+struct OutputCounters {
+    routed: Counter,
+    delivered: Counter,
+    write_errors: Counter,
+}
+
+/// Runs one [`Output`] on its own consumer sequence.
+pub(crate) struct OutputStage<O> {
+    name: String,
+    cursor: Cursor,
+    bit: usize,
+    output: O,
+    /// Delivered but not yet committed.
+    pending: u64,
+    counters: OutputCounters,
+    error_log: RateLimited,
+}
+
+impl<O> std::fmt::Debug for OutputStage<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutputStage")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl<O: Output> OutputStage<O> {
+    pub(crate) fn new(output: O, wiring: OutputWiring, counters: &Counters) -> Self {
+        let c = OutputCounters {
+            routed: counters.get(&wiring.name, "routed"),
+            delivered: counters.get(&wiring.name, "delivered"),
+            write_errors: counters.get(&wiring.name, "write_errors"),
+        };
+        OutputStage {
+            name: wiring.name,
+            cursor: wiring.cursor,
+            bit: wiring.bit,
+            output,
+            pending: 0,
+            counters: c,
+            error_log: RateLimited::new(),
+        }
+    }
+
+    fn commit(&mut self, force: bool) {
+        if self.pending == 0 && !force {
+            return;
+        }
+        match self.output.commit(Instant::now(), force) {
+            Ok(true) => {
+                self.counters.delivered.add(self.pending);
+                self.pending = 0;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                self.counters.write_errors.add(self.pending);
+                self.pending = 0;
+                if self.error_log.allow() {
+                    crate::log::warn(format_args!("output {}: commit failed: {e}", self.name));
+                }
+            }
+        }
+    }
+}
+
+impl<O: Output> Stage for OutputStage<O> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn poll(&mut self, budget: usize) -> usize {
+        let Some((lo, hi)) = self.cursor.next_batch(budget) else {
+            self.commit(false);
+            return 0;
+        };
+        let (mut routed, mut errors) = (0u64, 0u64);
+        let mut last_error = None;
+        for s in lo..=hi {
+            // SAFETY: route released `s` and producers gate on our sequence, so the pack is
+            // immutable until we release it; other outputs only read it too.
+            let pack = unsafe { self.cursor.ring.get(s) };
+            if !pack.routed_to(self.bit) {
+                continue;
+            }
+            routed += 1;
+            match self.output.deliver(pack) {
+                Ok(()) => self.pending += 1,
+                Err(e) => {
+                    errors += 1;
+                    last_error = Some(e);
+                }
+            }
+        }
+        self.cursor.release(hi);
+        self.counters.routed.add(routed);
+        self.counters.write_errors.add(errors);
+        if let Some(e) = last_error {
+            if self.error_log.allow() {
+                crate::log::warn(format_args!("output {}: {e}", self.name));
+            }
+        }
+        self.commit(false);
+        (hi - lo + 1) as usize
+    }
+
+    fn finish(&mut self) -> bool {
+        if !self.cursor.done.get() && self.cursor.drained() {
+            self.commit(true);
+            self.output.event(Event::Stop);
+            self.cursor.done.set();
+        }
+        self.cursor.done.get()
+    }
+}

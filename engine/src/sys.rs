@@ -1,0 +1,233 @@
+//! Safe wrappers over the OS calls the hot path needs that std and mio do not offer:
+//! `recvmmsg` straight into ring slots, `SO_RXQ_OVFL` drop counts, forced receive buffers
+//! and CPU affinity masks. Linux only.
+
+use std::io;
+use std::mem;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::ptr;
+
+use crate::batch::Batch;
+use crate::pack::PackState;
+
+/// Bytes of control-message space per datagram: room for one `SO_RXQ_OVFL` u32.
+const CTRL_WORDS: usize = 4;
+
+/// Reusable `recvmmsg` scratch: headers, iovecs and control buffers for up to `max`
+/// datagrams. Holds raw pointers only while [`RecvMmsg::recv`] runs.
+pub struct RecvMmsg {
+    hdrs: Vec<libc::mmsghdr>,
+    iovs: Vec<libc::iovec>,
+    ctrl: Vec<[u64; CTRL_WORDS]>,
+}
+
+impl std::fmt::Debug for RecvMmsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvMmsg")
+            .field("max", &self.hdrs.len())
+            .finish()
+    }
+}
+
+// SAFETY: the raw pointers in `hdrs`/`iovs` are written and used only inside `recv`, which
+// holds `&mut self` and the batch; between calls they dangle but are never dereferenced.
+unsafe impl Send for RecvMmsg {}
+
+/// What one [`RecvMmsg::recv`] call received.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Received {
+    /// Datagrams written into packs (including truncated ones, marked `Skip`).
+    pub count: usize,
+    /// Datagrams larger than a pack's buffer (marked `Skip`).
+    pub truncated: usize,
+    /// The socket's cumulative kernel drop count, when the kernel reported it.
+    pub kernel_drops: Option<u32>,
+}
+
+impl RecvMmsg {
+    /// Scratch for up to `max` datagrams per call.
+    pub fn new(max: usize) -> Self {
+        // SAFETY: mmsghdr and iovec are plain C structs for which all-zero is valid.
+        let zero_hdr: libc::mmsghdr = unsafe { mem::zeroed() };
+        let zero_iov = libc::iovec {
+            iov_base: ptr::null_mut(),
+            iov_len: 0,
+        };
+        RecvMmsg {
+            hdrs: vec![zero_hdr; max],
+            iovs: vec![zero_iov; max],
+            ctrl: vec![[0; CTRL_WORDS]; max],
+        }
+    }
+
+    /// Receives up to `min(max, batch.len() - start)` datagrams without blocking into the
+    /// packs `start..` of `batch`: each gets its bytes and state `Raw` (or `Skip` when
+    /// truncated). Calls `batch.set_filled(start + count)`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error; `WouldBlock` when nothing was queued.
+    pub fn recv(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        batch: &mut Batch<'_>,
+        start: usize,
+    ) -> io::Result<Received> {
+        let n = self.hdrs.len().min(batch.len().saturating_sub(start));
+        if n == 0 {
+            return Ok(Received::default());
+        }
+        for i in 0..n {
+            let pack = batch.pack_ptr(start + i);
+            // SAFETY: `pack` points at a distinct pack owned by `batch` (mutably borrowed for
+            // this whole call); we only take its buffer's pointer and capacity.
+            let (base, cap) = unsafe {
+                let buf = &mut (*pack).msg_bytes;
+                (buf.as_mut_ptr(), buf.capacity())
+            };
+            self.iovs[i] = libc::iovec {
+                iov_base: base.cast(),
+                iov_len: cap,
+            };
+            let h = &mut self.hdrs[i];
+            h.msg_len = 0;
+            h.msg_hdr.msg_name = ptr::null_mut();
+            h.msg_hdr.msg_namelen = 0;
+            h.msg_hdr.msg_iov = &mut self.iovs[i];
+            h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_control = self.ctrl[i].as_mut_ptr().cast();
+            h.msg_hdr.msg_controllen = mem::size_of::<[u64; CTRL_WORDS]>() as _;
+            h.msg_hdr.msg_flags = 0;
+        }
+        // SAFETY: `hdrs[..n]` point at `n` valid iovecs into live pack buffers of the given
+        // capacities and at our control buffers; the kernel writes only within them.
+        let r = unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                self.hdrs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                ptr::null_mut(),
+            )
+        };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let count = r as usize;
+        let mut out = Received {
+            count,
+            ..Received::default()
+        };
+        for i in 0..count {
+            let h = &self.hdrs[i];
+            let pack = batch.get_mut(start + i);
+            let len = h.msg_len as usize;
+            if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || len > pack.msg_bytes.capacity() {
+                out.truncated += 1;
+                pack.state = PackState::Skip;
+                continue;
+            }
+            // SAFETY: the kernel wrote `len <= capacity` bytes at the buffer's start (and
+            // the buffer was allocated zeroed, so every byte up to capacity is initialized).
+            unsafe { pack.msg_bytes.set_len(len) };
+            pack.state = PackState::Raw;
+            if let Some(d) = rxq_ovfl(&h.msg_hdr) {
+                out.kernel_drops = Some(d);
+            }
+        }
+        batch.set_filled(start + count);
+        Ok(out)
+    }
+}
+
+/// The `SO_RXQ_OVFL` count in a received message's control data, if present.
+fn rxq_ovfl(hdr: &libc::msghdr) -> Option<u32> {
+    if hdr.msg_controllen == 0 {
+        return None;
+    }
+    // SAFETY: `hdr` was filled by recvmmsg; CMSG_FIRSTHDR/NXTHDR walk only within
+    // `msg_control[..msg_controllen]`, and we read a u32 only from a cmsg whose length says
+    // it carries one.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(hdr);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET
+                && (*c).cmsg_type == libc::SO_RXQ_OVFL
+                && (*c).cmsg_len as usize >= libc::CMSG_LEN(4) as usize
+            {
+                return Some(ptr::read_unaligned(libc::CMSG_DATA(c).cast::<u32>()));
+            }
+            c = libc::CMSG_NXTHDR(hdr, c);
+        }
+    }
+    None
+}
+
+fn setsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32, v: i32) -> io::Result<()> {
+    // SAFETY: passes a pointer to a live i32 and its exact size.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            opt,
+            (&v as *const i32).cast(),
+            mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Asks the kernel to report its per-socket drop count with every datagram.
+///
+/// # Errors
+///
+/// The OS error.
+pub fn enable_drop_count(fd: BorrowedFd<'_>) -> io::Result<()> {
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1)
+}
+
+/// Sets the receive buffer to `bytes`: `SO_RCVBUFFORCE` (past `rmem_max`, needs
+/// CAP_NET_ADMIN), else `SO_RCVBUF`. Returns the effective size the kernel reports.
+///
+/// # Errors
+///
+/// The OS error of `SO_RCVBUF` or of reading the size back.
+pub fn set_recv_buffer(socket: &socket2::Socket, bytes: usize) -> io::Result<usize> {
+    use std::os::fd::AsFd;
+    let v = i32::try_from(bytes / 2).unwrap_or(i32::MAX); // the kernel doubles it
+    if setsockopt_int(socket.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v).is_err() {
+        socket.set_recv_buffer_size(bytes)?;
+    }
+    socket.recv_buffer_size()
+}
+
+/// Pins the calling thread to the CPUs in `cores` (an affinity mask).
+///
+/// # Errors
+///
+/// The OS error, e.g. for a CPU this host does not have.
+pub fn pin_current_thread(cores: &[usize]) -> io::Result<()> {
+    // SAFETY: cpu_set_t is a plain bitmask; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    for &c in cores {
+        if c >= libc::CPU_SETSIZE as usize {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "core id too large",
+            ));
+        }
+        // SAFETY: `c` is below CPU_SETSIZE, checked above.
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    // SAFETY: passes a pointer to a live cpu_set_t and its size; pid 0 = this thread.
+    let r = unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), &set) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

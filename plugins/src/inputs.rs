@@ -1,0 +1,5 @@
+//! Built-in inputs.
+
+pub mod udp;
+
+pub use udp::{Udp, UdpInputConfig};

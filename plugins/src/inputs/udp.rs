@@ -1,0 +1,133 @@
+//! UdpInput: one datagram = one message, received with `recvmmsg` straight into ring slots.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
+
+use engine::sys::{self, RecvMmsg};
+use engine::{Batch, BuildContext, BuildError, Counter, Fill, Input, PluginConfig, RunError};
+use serde::{Deserialize, Serialize};
+use socket2::{Domain, Protocol, Socket, Type};
+
+const fn default_recv_buffer_bytes() -> usize {
+    32 << 20
+}
+
+fn default_address() -> String {
+    "127.0.0.1:5565".to_string()
+}
+
+/// Config of `UdpInput`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UdpInputConfig {
+    /// `host:port` to listen on.
+    #[serde(default = "default_address")]
+    pub address: String,
+    /// Socket receive buffer in bytes: deep buffers absorb bursts. Set with SO_RCVBUFFORCE
+    /// when permitted, else SO_RCVBUF (capped by `net.core.rmem_max`); the effective size
+    /// is logged at start.
+    #[serde(default = "default_recv_buffer_bytes")]
+    pub recv_buffer_bytes: usize,
+}
+
+impl Default for UdpInputConfig {
+    fn default() -> Self {
+        UdpInputConfig {
+            address: default_address(),
+            recv_buffer_bytes: default_recv_buffer_bytes(),
+        }
+    }
+}
+
+/// The running UDP input.
+#[derive(Debug)]
+pub struct Udp {
+    socket: mio::net::UdpSocket,
+    recv: RecvMmsg,
+    truncated: Counter,
+    kernel_drops: Counter,
+}
+
+impl Udp {
+    /// The address the socket is bound to (the real port when configured with port 0).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+}
+
+impl PluginConfig for UdpInputConfig {
+    type Plugin = Udp;
+
+    fn build(&self, ctx: &BuildContext) -> Result<Udp, BuildError> {
+        let addr: SocketAddr = self.address.parse().map_err(|e| {
+            BuildError::Invalid(format!("address {:?} is not host:port: {e}", self.address))
+        })?;
+        let what = |w: &str| format!("{w} {addr}");
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+            .map_err(|e| BuildError::io(what("socket for"), e))?;
+        socket
+            .set_nonblocking(true)
+            .map_err(|e| BuildError::io(what("nonblocking"), e))?;
+        let rcvbuf = sys::set_recv_buffer(&socket, self.recv_buffer_bytes)
+            .map_err(|e| BuildError::io(what("receive buffer for"), e))?;
+        sys::enable_drop_count(socket.as_fd())
+            .map_err(|e| BuildError::io(what("SO_RXQ_OVFL on"), e))?;
+        socket
+            .bind(&addr.into())
+            .map_err(|e| BuildError::io(what("bind"), e))?;
+        let std_socket: std::net::UdpSocket = socket.into();
+        let local = std_socket
+            .local_addr()
+            .map_err(|e| BuildError::io(what("local address of"), e))?;
+        ctx.listening("udp", local);
+        engine::log::info(format_args!(
+            "{}: receive buffer {} KiB",
+            ctx.name(),
+            rcvbuf / 1024
+        ));
+        Ok(Udp {
+            socket: mio::net::UdpSocket::from_std(std_socket),
+            recv: RecvMmsg::new(1024),
+            truncated: ctx.counter("truncated"),
+            kernel_drops: ctx.counter("kernel_drops"),
+        })
+    }
+}
+
+impl Input for Udp {
+    fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
+        registry.register(&mut self.socket, token, mio::Interest::READABLE)
+    }
+
+    fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError> {
+        let mut filled = 0;
+        loop {
+            match self.recv.recv(self.socket.as_fd(), batch, filled) {
+                Ok(r) => {
+                    filled += r.count;
+                    self.truncated.add(r.truncated as u64);
+                    if let Some(d) = r.kernel_drops {
+                        self.kernel_drops.set(u64::from(d));
+                    }
+                    if filled == batch.len() {
+                        return Ok(Fill::More);
+                    }
+                    if r.count == 0 {
+                        return Ok(Fill::Drained);
+                    }
+                    // A short read means the queue was empty at that moment; a datagram
+                    // arriving after it raises a new (edge-triggered) event.
+                    return Ok(Fill::Drained);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fill::Drained),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(RunError::Io(e)),
+            }
+        }
+    }
+}

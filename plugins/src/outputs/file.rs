@@ -1,0 +1,253 @@
+//! FileOutput: a Runner over a BatchWriter. Messages are formatted (payload text or JSON)
+//! into a recycled buffer, batched into one large buffer, written with `write_all`, and
+//! flushed + fsynced every `flush_interval_ms` and at stop.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use engine::{
+    runner, BatchRunner, BatchWriter, BuildContext, BuildError, DataRecycler, PipelinePack,
+    PluginConfig, WriteError,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::encoders::json::encode_json;
+use crate::encoders::rfc3339;
+
+/// Written to the OS once the batch buffer holds this much, between commits.
+const WRITE_THRESHOLD: usize = 1 << 20;
+
+/// What one message becomes in the file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// The payload and a newline.
+    #[default]
+    Text,
+    /// The whole message as one JSON object (wire key names) and a newline.
+    Json,
+}
+
+/// A file mode. Config takes an octal string (`"0640"`) or Heka's decimal integer (`420`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Perm(pub u32);
+
+impl Default for Perm {
+    fn default() -> Self {
+        Perm(0o644)
+    }
+}
+
+impl Serialize for Perm {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:04o}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Perm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Octal(String),
+            Decimal(u32),
+        }
+        let mode = match Raw::deserialize(d)? {
+            Raw::Octal(s) => u32::from_str_radix(s.trim_start_matches("0o"), 8).map_err(|_| {
+                serde::de::Error::custom(format!("perm {s:?} is not an octal mode like \"0644\""))
+            })?,
+            Raw::Decimal(n) => n,
+        };
+        if mode > 0o7777 {
+            return Err(serde::de::Error::custom(format!(
+                "perm {mode:o} is not a file mode"
+            )));
+        }
+        Ok(Perm(mode))
+    }
+}
+
+const fn default_flush_interval_ms() -> u64 {
+    1000
+}
+
+/// Config of `FileOutput`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOutputConfig {
+    /// The file to append to (created if missing); relative to the config file's directory.
+    pub path: PathBuf,
+    /// `text` (payload) or `json` (the whole message).
+    #[serde(default)]
+    pub format: Format,
+    /// Prefix each line with the message timestamp (RFC 3339) and a space.
+    #[serde(default)]
+    pub prefix_ts: bool,
+    /// Mode of a newly created file.
+    #[serde(default)]
+    pub perm: Perm,
+    /// How often to write out, flush and fsync the batch.
+    #[serde(default = "default_flush_interval_ms", alias = "flush_interval")]
+    pub flush_interval_ms: u64,
+}
+
+impl Default for FileOutputConfig {
+    fn default() -> Self {
+        FileOutputConfig {
+            path: PathBuf::from("hekad.log"),
+            format: Format::Text,
+            prefix_ts: false,
+            perm: Perm::default(),
+            flush_interval_ms: default_flush_interval_ms(),
+        }
+    }
+}
+
+/// Formats messages into lines (the FileOutput's `DataRecycler`).
+#[derive(Clone, Copy, Debug)]
+pub struct LineFormat {
+    format: Format,
+    prefix_ts: bool,
+}
+
+impl DataRecycler for LineFormat {
+    type OutData = Vec<u8>;
+
+    fn make_out_data(&self) -> Vec<u8> {
+        Vec::with_capacity(1024)
+    }
+
+    fn zero_out_data(&self, out: &mut Vec<u8>) {
+        out.clear();
+    }
+
+    fn prep_out_data(&self, pack: &PipelinePack, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        let m = &pack.message;
+        if self.prefix_ts {
+            rfc3339::format(m.timestamp, out);
+            out.push(b' ');
+        }
+        match self.format {
+            Format::Text => out.extend_from_slice(m.payload.as_bytes()),
+            Format::Json => encode_json(m, out),
+        }
+        out.push(b'\n');
+        Ok(())
+    }
+}
+
+/// Appends batches of lines to a file (the FileOutput's `BatchWriter`).
+#[derive(Debug)]
+pub struct FileWriter {
+    file: File,
+    path: PathBuf,
+    buf: Vec<u8>,
+    format: LineFormat,
+    interval: Duration,
+}
+
+impl FileWriter {
+    fn write_out(&mut self) -> Result<(), WriteError> {
+        if !self.buf.is_empty() {
+            self.file.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl BatchWriter for FileWriter {
+    type Recycler = LineFormat;
+
+    fn recycler(&self) -> LineFormat {
+        self.format
+    }
+
+    fn batch(&mut self, out: &mut Vec<u8>) -> Result<(), WriteError> {
+        self.buf.extend_from_slice(out);
+        if self.buf.len() >= WRITE_THRESHOLD {
+            self.write_out()?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), WriteError> {
+        self.write_out()?;
+        self.file.sync_data()?;
+        Ok(())
+    }
+
+    fn commit_interval(&self) -> Duration {
+        self.interval
+    }
+}
+
+impl PluginConfig for FileOutputConfig {
+    type Plugin = BatchRunner<FileWriter>;
+
+    fn build(&self, ctx: &BuildContext) -> Result<BatchRunner<FileWriter>, BuildError> {
+        if self.flush_interval_ms == 0 {
+            return Err(BuildError::Invalid(
+                "flush_interval_ms must be at least 1".into(),
+            ));
+        }
+        let path = ctx.resolve_path(&self.path);
+        let existed = path.exists();
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(self.perm.0)
+            .open(&path)
+            .map_err(|e| BuildError::io(format!("open {}", path.display()), e))?;
+        if !existed {
+            // Make the new directory entry durable too.
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Ok(d) = File::open(dir) {
+                    let _ = d.sync_all();
+                }
+            }
+        }
+        engine::log::info(format_args!("{} writes to {}", ctx.name(), path.display()));
+        Ok(runner(FileWriter {
+            file,
+            path,
+            buf: Vec::with_capacity(WRITE_THRESHOLD + 64 * 1024),
+            format: LineFormat {
+                format: self.format,
+                prefix_ts: self.prefix_ts,
+            },
+            interval: Duration::from_millis(self.flush_interval_ms),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn perm_accepts_octal_strings_and_heka_decimals() {
+        let p: Perm = serde_json::from_str("\"0640\"").unwrap();
+        assert_eq!(p, Perm(0o640));
+        let p: Perm = serde_json::from_str("420").unwrap();
+        assert_eq!(p, Perm(0o644));
+        assert!(serde_json::from_str::<Perm>("\"0999\"").is_err());
+        assert_eq!(serde_json::to_string(&Perm(0o600)).unwrap(), "\"0600\"");
+    }
+
+    #[test]
+    fn config_defaults_round_trip() {
+        let c = FileOutputConfig::default();
+        let back: FileOutputConfig =
+            serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,15 @@
+//! `register_all`: every built-in plugin, listed by hand (no link-time magic).
+
+use engine::Registry;
+
+use crate::decoders::JsonDecoderConfig;
+use crate::inputs::UdpInputConfig;
+use crate::outputs::{CounterOutputConfig, FileOutputConfig};
+
+/// Registers every built-in plugin type under its Heka name.
+pub fn register_all(registry: &mut Registry) {
+    registry.input::<UdpInputConfig>("UdpInput");
+    registry.decoder::<JsonDecoderConfig>("JsonDecoder");
+    registry.output::<FileOutputConfig>("FileOutput");
+    registry.output::<CounterOutputConfig>("CounterOutput");
+}

@@ -1,0 +1,79 @@
+//! In-process pipelines over real loopback sockets and real files.
+
+use std::time::Duration;
+
+use tests::{input_addr, json_datagram, send_paced, seqs_in, start};
+
+#[test]
+fn a_quiet_input_never_stalls_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two inputs share the ring (multi-producer); "quiet" never receives anything.
+    let p = start(
+        dir.path(),
+        r#"{
+      "engine":   {"pool_size": 64},
+      "inputs":   [{"name": "quiet", "type": "UdpInput", "address": "127.0.0.1:0"},
+                   {"name": "busy", "type": "UdpInput", "address": "127.0.0.1:0"}],
+      "decoders": [{"type": "JsonDecoder", "default": true}],
+      "outputs":  [{"name": "out", "type": "FileOutput", "path": "out.log", "flush_interval_ms": 50}],
+      "chains":   {"default": {"outputs": ["out"]}}
+    }"#,
+    );
+    let routed = p.counters().get("out", "routed");
+    send_paced(input_addr(&p, "busy"), 20_000, 40_000, json_datagram);
+    assert_eq!(
+        tests::wait_for(&routed, 20_000, Duration::from_secs(20)),
+        20_000
+    );
+    p.stop();
+    let report = p.wait();
+    assert!(report.balances(), "{report}");
+    assert_eq!(report.value("quiet", "accepted"), 0);
+    assert_eq!(report.value("busy", "accepted"), 20_000);
+    assert_eq!(
+        seqs_in(&dir.path().join("out.log")),
+        (0..20_000).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn chains_route_by_type_and_unmatched_types_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(
+        dir.path(),
+        r#"{
+      "inputs":   [{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}],
+      "decoders": [{"type": "JsonDecoder", "default": true}],
+      "outputs":  [{"name": "a", "type": "FileOutput", "path": "a.log", "flush_interval_ms": 50},
+                   {"name": "b", "type": "FileOutput", "path": "b.log", "format": "json",
+                    "flush_interval_ms": 50}],
+      "chains":   {"ta": {"message_type": "ta", "outputs": ["a"]},
+                   "tb": {"message_type": ["tb"], "outputs": ["a", "b"]}}
+    }"#,
+    );
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = input_addr(&p, "udp");
+    for (t, seq) in [("ta", 0), ("tb", 1), ("tc", 2), ("ta", 3)] {
+        let d = format!(r#"{{"type":"{t}","payload":"seq={seq:010}"}}"#);
+        sock.send_to(d.as_bytes(), addr).unwrap();
+    }
+    sock.send_to(b"not json", addr).unwrap();
+    let accepted = p.counters().get("udp", "accepted");
+    tests::wait_for(&accepted, 5, Duration::from_secs(10));
+    p.stop();
+    let report = p.wait();
+    assert!(report.balances(), "{report}");
+    assert_eq!(report.value("decode", "decode_errors"), 1);
+    assert_eq!(
+        report.value("route", "unrouted"),
+        1,
+        "tc has no chain and there is no default"
+    );
+    assert_eq!(seqs_in(&dir.path().join("a.log")), [0, 1, 3]);
+    let b = std::fs::read_to_string(dir.path().join("b.log")).unwrap();
+    assert_eq!(b.lines().count(), 1);
+    assert!(
+        b.contains(r#""type":"tb""#) && b.contains("seq=0000000001"),
+        "{b}"
+    );
+}
