@@ -59,7 +59,7 @@ impl Writer for ByteCount {
     fn write(&mut self, out: &mut usize) -> Result<(), WriteError> {
         self.messages += 1;
         self.total.fetch_add(*out as u64, Ordering::Relaxed);
-        if self.print_every > 0 && self.messages % self.print_every == 0 {
+        if self.print_every > 0 && self.messages.is_multiple_of(self.print_every) {
             println!("{} messages so far", self.messages);
         }
         Ok(())

@@ -10,10 +10,13 @@ use crate::counters::{Counter, Counters};
 use crate::error::BuildError;
 use crate::plugin::Global;
 
+/// A section's global, as itself (for `downcast`) and as a [`Global`] (for events).
+type SharedGlobal = (Arc<dyn Any + Send + Sync>, Arc<dyn Global>);
+
 /// Globals of a pipeline by section name, shared by every instance of that section.
 #[derive(Default)]
 pub(crate) struct Globals {
-    by_section: Mutex<HashMap<String, (Arc<dyn Any + Send + Sync>, Arc<dyn Global>)>>,
+    by_section: Mutex<HashMap<String, SharedGlobal>>,
 }
 
 impl std::fmt::Debug for Globals {
@@ -40,6 +43,8 @@ pub struct BuildContext {
     pub(crate) counters: Arc<Counters>,
     pub(crate) globals: Arc<Globals>,
     pub(crate) listeners: Arc<Mutex<Vec<Listener>>>,
+    /// (name, type) of each decoder, in decoder-index order (the default first).
+    pub(crate) decoders: Arc<Vec<(String, String)>>,
 }
 
 /// An address an input listens on, as announced at build.
@@ -65,6 +70,7 @@ impl BuildContext {
             counters: Arc::default(),
             globals: Arc::default(),
             listeners: Arc::default(),
+            decoders: Arc::default(),
         }
     }
 
@@ -108,6 +114,15 @@ impl BuildContext {
             protocol,
             address,
         });
+    }
+
+    /// The index to put in `pack.decoder` for the decoder named, or else typed,
+    /// `name_or_type` (e.g. `"ProtobufDecoder"`); `None` when the config has none.
+    pub fn decoder_index(&self, name_or_type: &str) -> Option<u8> {
+        let by = |f: fn(&(String, String)) -> &String| {
+            self.decoders.iter().position(|d| f(d) == name_or_type)
+        };
+        by(|d| &d.0).or_else(|| by(|d| &d.1)).map(|i| i as u8)
     }
 
     /// This plugin's counter `name`, shown in reports as `<plugin name>.<name>`.

@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 /// Writes one `warn:` line to stderr.
 pub fn warn(args: Arguments<'_>) {
-    let _ = writeln!(std::io::stderr().lock(), "hekad: warning: {args}");
+    // Nothing to report a failed write to stderr to.
+    writeln!(std::io::stderr().lock(), "hekad: warning: {args}").unwrap_or(());
 }
 
 /// Writes one informational line to stderr.
 pub fn info(args: Arguments<'_>) {
-    let _ = writeln!(std::io::stderr().lock(), "hekad: {args}");
+    writeln!(std::io::stderr().lock(), "hekad: {args}").unwrap_or(());
 }
 
 /// Allows at most `burst` events per `period` (default: 5 per 10 s); counts the rest.

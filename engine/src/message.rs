@@ -395,7 +395,7 @@ mod tests {
     #[test]
     fn copy_from_gives_the_same_message() {
         let mut a = Message::default();
-        a.msg_type.push_str("t");
+        a.msg_type.push('t');
         a.timestamp = 5;
         let f = a.add_field().unwrap();
         f.name.push_str("xs");

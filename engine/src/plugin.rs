@@ -57,7 +57,9 @@ pub enum Fill {
 /// Brings messages into the pipeline (Heka's `Input.Read(pack, timeout)`, made safe: an
 /// input waits for readiness holding no slot, then fills claimed slots without blocking).
 pub trait Input: Send + 'static {
-    /// Registers the input's sources with its thread's `mio::Poll` under `token`.
+    /// Registers the input's sources with its thread's `mio::Poll` under `token`. An input
+    /// with several sources (a TCP listener and its connections) keeps a clone of the
+    /// registry and registers source `k` under `mio::Token(token.0 | k << 16)`, `k >= 1`.
     ///
     /// # Errors
     ///
@@ -72,6 +74,9 @@ pub trait Input: Send + 'static {
     ///
     /// An I/O error other than WouldBlock or Interrupted.
     fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError>;
+
+    /// Notes that source `token` (as registered) is readable. Called before `fill`.
+    fn ready(&mut self, _token: mio::Token) {}
 
     /// Stops reading; called once, before the pipeline drains.
     fn stop(&mut self) {}

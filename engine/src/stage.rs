@@ -39,8 +39,8 @@ pub(crate) trait Stage: Send {
         Ok(())
     }
 
-    /// Marks the stage's sources readable after a readiness event (inputs only).
-    fn set_ready(&mut self) {}
+    /// Marks the stage's source `token` readable after a readiness event (inputs only).
+    fn set_ready(&mut self, _token: mio::Token) {}
 
     /// Whether the stage has work it could not do yet for lack of ring space, so its thread
     /// must come back soon instead of waiting for a readiness event.

@@ -11,8 +11,12 @@ use crossbeam_utils::CachePadded;
 use crate::config::WaitKind;
 use crate::stage::Stage;
 
-/// Token of a thread's own waker; input `i` of the thread gets `Token(i)`.
+/// Token of a thread's own waker. Stage `i` of a thread registers its sources under
+/// `Token(i)`, or `Token(i | k << STAGE_BITS)` for its `k`th source (see [`crate::Input`]).
 const WAKER: mio::Token = mio::Token(usize::MAX);
+
+/// Low bits of a token that name the stage; the rest are the stage's own.
+pub(crate) const STAGE_BITS: u32 = 16;
 
 /// How long a parked thread sleeps at most (a missed wake-up costs at most this).
 const PARK_TIMEOUT: Duration = Duration::from_millis(1);
@@ -40,7 +44,8 @@ impl Wake {
         match self.by.get() {
             Some(WakeBy::Unpark(t)) => t.unpark(),
             Some(WakeBy::Mio(w)) => {
-                let _ = w.wake();
+                // A failed wake leaves the sleeper to its bounded timeout.
+                w.wake().unwrap_or(());
             }
             None => {}
         }
@@ -92,9 +97,10 @@ impl Worker {
                 Err(e) => crate::log::warn(format_args!("thread {}: poll setup: {e}", self.index)),
             }
         } else {
-            let _ = self.wakes[self.index]
+            self.wakes[self.index]
                 .by
-                .set(WakeBy::Unpark(thread::current()));
+                .set(WakeBy::Unpark(thread::current()))
+                .ok();
         }
         let mut events = mio::Events::with_capacity(64);
         let mut idle = 0u32;
@@ -104,11 +110,7 @@ impl Worker {
                 idle = 0;
                 continue;
             }
-            if self
-                .stages
-                .iter_mut()
-                .fold(true, |all, s| s.finish() && all)
-            {
+            if self.finish_all() {
                 break;
             }
             idle = idle.saturating_add(1);
@@ -117,10 +119,20 @@ impl Worker {
         notify(&self.wakes, self.index);
     }
 
+    /// Gives every stage its chance to finish (all of them, no short-circuit); whether all
+    /// are done.
+    fn finish_all(&mut self) -> bool {
+        let mut all = true;
+        for s in &mut self.stages {
+            all &= s.finish();
+        }
+        all
+    }
+
     fn setup_poll(&mut self) -> std::io::Result<mio::Poll> {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
-        let _ = self.wakes[self.index].by.set(WakeBy::Mio(waker));
+        self.wakes[self.index].by.set(WakeBy::Mio(waker)).ok();
         for (i, s) in self.stages.iter_mut().enumerate() {
             s.register(poll.registry(), mio::Token(i))?;
         }
@@ -182,8 +194,11 @@ impl Worker {
             return;
         }
         for ev in events.iter() {
-            if let Some(s) = self.stages.get_mut(ev.token().0) {
-                s.set_ready();
+            let stage = ev.token().0 & ((1 << STAGE_BITS) - 1);
+            if ev.token() != WAKER {
+                if let Some(s) = self.stages.get_mut(stage) {
+                    s.set_ready(ev.token());
+                }
             }
         }
     }

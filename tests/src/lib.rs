@@ -132,8 +132,8 @@ impl Hekad {
 impl Drop for Hekad {
     fn drop(&mut self) {
         if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.child.kill().unwrap_or(());
+            self.child.wait().map(drop).unwrap_or(());
         }
     }
 }
@@ -196,7 +196,7 @@ pub fn registry() -> engine::Registry {
 
 /// Starts an in-process pipeline from config text (relative paths resolve against `dir`).
 pub fn start(dir: &Path, config: &str) -> engine::Pipeline {
-    let config = engine::config::Config::parse(config, &dir.join("test.json")).expect("config");
+    let config = engine::config::Config::parse(config, dir.join("test.json")).expect("config");
     engine::run_with(&registry(), &config).expect("start pipeline")
 }
 

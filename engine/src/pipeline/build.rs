@@ -22,13 +22,16 @@ use crate::stage::{
 };
 use crate::worker::{Wake, Worker};
 
+/// Sections with their typed configs.
+type ParsedSections = Vec<(Section, Box<dyn Parsed>)>;
+
 /// A config whose every section parsed into its plugin's typed config, with its plan.
 #[derive(Debug)]
 pub struct Validated {
-    inputs: Vec<(Section, Box<dyn Parsed>)>,
-    decoders: Vec<(Section, Box<dyn Parsed>)>,
-    filters: Vec<(Section, Box<dyn Parsed>)>,
-    outputs: Vec<(Section, Box<dyn Parsed>)>,
+    inputs: ParsedSections,
+    decoders: ParsedSections,
+    filters: ParsedSections,
+    outputs: ParsedSections,
     stages: Vec<StageInfo>,
     /// The thread plan.
     pub plan: Plan,
@@ -36,10 +39,7 @@ pub struct Validated {
     pub warnings: Vec<String>,
 }
 
-fn parse_all(
-    registry: &Registry,
-    sections: &[Section],
-) -> Result<Vec<(Section, Box<dyn Parsed>)>, ConfigError> {
+fn parse_all(registry: &Registry, sections: &[Section]) -> Result<ParsedSections, ConfigError> {
     sections
         .iter()
         .map(|s| Ok((s.clone(), registry.parse(s)?)))
@@ -162,6 +162,12 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     let counters = Arc::new(Counters::default());
     let globals = Arc::new(Globals::default());
     let listeners = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let decoder_names: Arc<Vec<(String, String)>> = Arc::new(
+        v.decoders
+            .iter()
+            .map(|(s, _)| (s.name.clone(), s.type_name.clone()))
+            .collect(),
+    );
     let ctx_for = |s: &Section, instance: usize| BuildContext {
         name: s.name.clone(),
         instance,
@@ -171,6 +177,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         counters: counters.clone(),
         globals: globals.clone(),
         listeners: listeners.clone(),
+        decoders: decoder_names.clone(),
     };
     let build = |s: &Section, p: &dyn Parsed, i: usize| {
         p.build(&ctx_for(s, i)).map_err(|source| StartError::Build {

@@ -101,7 +101,6 @@ impl Stage for InputStage {
                 pack.state = PackState::Skip;
             }
         }
-        drop(batch);
         let used = if self.producer.publishes_unused() {
             claim.len
         } else {
@@ -135,7 +134,8 @@ impl Stage for InputStage {
         self.input.register(registry, token)
     }
 
-    fn set_ready(&mut self) {
+    fn set_ready(&mut self, token: mio::Token) {
+        self.input.ready(token);
         self.ready = true;
     }
 

@@ -45,17 +45,18 @@ impl Counter {
         }
         let rate = n as f64 / secs;
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "Got {n} messages. {rate:.2} msg/sec");
+        writeln!(out, "Got {n} messages. {rate:.2} msg/sec").unwrap_or(());
         self.rates.push(rate);
         if self.rates.len() == 10 {
             let sum: f64 = self.rates.iter().sum();
             let min = self.rates.iter().copied().fold(f64::INFINITY, f64::min);
             let max = self.rates.iter().copied().fold(0.0, f64::max);
-            let _ = writeln!(
+            writeln!(
                 out,
                 "AGG Sum. Min: {min:.2} Max: {max:.2} Mean: {:.2}",
                 sum / self.rates.len() as f64
-            );
+            )
+            .unwrap_or(());
             self.rates.clear();
         }
     }
