@@ -1,6 +1,7 @@
 //! The ring (engine::queue, the pipeline's sequencers) against crossbeam-channel (bounded)
 //! and std's sync_channel: SPSC and 2 producers, batch sizes 1/16/256, producer(s) pinned
-//! to core 0 and the consumer to core 1.
+//! to core 0 and the consumer to core 1. Waiting sides yield (as the engine's `yield` wait
+//! strategy does), so a shared or busy host does not turn spinning into lost time slices.
 //!
 //! `cargo bench --bench ring`
 
@@ -28,7 +29,7 @@ fn ours(iters: u64, producers: usize, batch: usize) -> Duration {
                     let want = batch.min((per - sent) as usize);
                     let n = p.try_publish(want, |i, slot| *slot = sent + i as u64);
                     if n == 0 {
-                        std::hint::spin_loop();
+                        thread::yield_now();
                     }
                     sent += n as u64;
                 }
@@ -42,7 +43,7 @@ fn ours(iters: u64, producers: usize, batch: usize) -> Duration {
     while got < total {
         let n = consumer.poll(batch.max(256), |v| sum = sum.wrapping_add(*v));
         if n == 0 {
-            std::hint::spin_loop();
+            thread::yield_now();
         }
         got += n as u64;
     }

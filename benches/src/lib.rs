@@ -10,3 +10,17 @@ pub fn pin(core: usize) {
         }
     }
 }
+
+/// A metlog JSON message of about `size` bytes (padded in the payload), numbered `seq`.
+pub fn json_message(seq: u64, size: usize) -> Vec<u8> {
+    let head = format!(
+        "{{\"type\":\"bench\",\"timestamp\":\"2026-11-25T03:58:00.105194Z\",\"logger\":\"bench\",\
+         \"severity\":6,\"fields\":{{\"seq\":{seq}}},\"env_version\":\"0.8\",\"metlog_pid\":42,\
+         \"metlog_hostname\":\"localhost\",\"payload\":\"seq={seq:010} "
+    );
+    let pad = size.saturating_sub(head.len() + 2);
+    let mut m = head.into_bytes();
+    m.extend(std::iter::repeat_n(b'x', pad));
+    m.extend_from_slice(b"\"}");
+    m
+}

@@ -1,0 +1,130 @@
+//! The engine's own ceiling: pre-encoded JSON messages (200 B and 2 KiB) pushed by an
+//! in-memory input through decode → route → an output, with no sockets. Compare with
+//! `benches/ring.rs` (the ring alone) and `perf/` (end to end over loopback UDP).
+//!
+//! Variants: `null` (the output only counts), `file` (FileOutput text to /dev/null:
+//! formatting and batched writes); plans `fused` (one thread, like hekad pinned to one core)
+//! and `split` (input | decode+route+output on two cores).
+//!
+//! `cargo bench --bench pipeline`
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use engine::config::Config;
+use engine::{
+    Batch, BuildContext, BuildError, Fill, Input, Output, PipelinePack, PluginConfig, Registry,
+    RunError, WriteError,
+};
+use serde::{Deserialize, Serialize};
+
+/// An input that fills every claimed pack with one pre-encoded message, forever.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct MemoryInputConfig {
+    /// Size of the message to repeat.
+    size: usize,
+}
+
+struct MemoryInput {
+    message: Vec<u8>,
+}
+
+impl PluginConfig for MemoryInputConfig {
+    type Plugin = MemoryInput;
+    fn build(&self, _ctx: &BuildContext) -> Result<MemoryInput, BuildError> {
+        Ok(MemoryInput { message: benches::json_message(7, self.size) })
+    }
+}
+
+impl Input for MemoryInput {
+    fn register(&mut self, _r: &mio::Registry, _t: mio::Token) -> io::Result<()> {
+        Ok(())
+    }
+    fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError> {
+        for i in 0..batch.len() {
+            batch.get_mut(i).set_raw(&self.message);
+        }
+        batch.set_filled(batch.len());
+        Ok(Fill::More)
+    }
+}
+
+/// An output that does nothing with what it is given.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct NullOutputConfig {}
+
+struct NullOutput;
+
+impl PluginConfig for NullOutputConfig {
+    type Plugin = NullOutput;
+    fn build(&self, _ctx: &BuildContext) -> Result<NullOutput, BuildError> {
+        Ok(NullOutput)
+    }
+}
+
+impl Output for NullOutput {
+    fn deliver(&mut self, pack: &PipelinePack) -> Result<(), WriteError> {
+        std::hint::black_box(pack.message.payload.len());
+        Ok(())
+    }
+}
+
+fn config(size: usize, output: &str, plan: &str) -> String {
+    let out = match output {
+        "null" => r#"{"name": "out", "type": "NullOutput"}"#.to_string(),
+        _ => r#"{"name": "out", "type": "FileOutput", "path": "/dev/null"}"#.to_string(),
+    };
+    let threads = match plan {
+        "fused" => r#"[{"cores": [1], "stages": ["mem", "decode", "route", "out"]}]"#,
+        _ => r#"[{"cores": [0], "stages": ["mem"]}, {"cores": [1], "stages": ["decode", "route", "out"]}]"#,
+    };
+    format!(
+        r#"{{"engine": {{"threads": {threads}, "wait": "yield"}},
+            "inputs": [{{"name": "mem", "type": "MemoryInput", "size": {size}}}],
+            "decoders": [{{"type": "JsonDecoder", "default": true}}],
+            "outputs": [{out}],
+            "chains": {{"default": {{"outputs": ["out"]}}}}}}"#
+    )
+}
+
+fn pipeline(c: &mut Criterion) {
+    let mut registry = Registry::new();
+    plugins::register_all(&mut registry);
+    registry.input::<MemoryInputConfig>("MemoryInput");
+    registry.output::<NullOutputConfig>("NullOutput");
+    let two_cores = engine::available_cores().len() >= 2;
+    let mut g = c.benchmark_group("pipeline");
+    g.throughput(Throughput::Elements(1));
+    g.measurement_time(Duration::from_secs(3));
+    g.warm_up_time(Duration::from_millis(500));
+    for size in [200, 2048] {
+        for output in ["null", "file"] {
+            for plan in ["fused", "split"] {
+                if plan == "split" && !two_cores {
+                    continue;
+                }
+                let cfg = Config::parse(&config(size, output, plan), "bench.json").unwrap();
+                let p = engine::run_with(&registry, &cfg).unwrap();
+                let routed = p.counters().get("out", "routed");
+                let id = BenchmarkId::new(format!("{output}/{plan}"), size);
+                g.bench_with_input(id, &size, |b, _| {
+                    b.iter_custom(|iters| {
+                        let start_count = routed.get();
+                        let start = Instant::now();
+                        while routed.get() < start_count + iters {
+                            std::thread::yield_now();
+                        }
+                        start.elapsed()
+                    })
+                });
+                p.stop();
+                p.wait();
+            }
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);
