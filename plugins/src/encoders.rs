@@ -1,7 +1,9 @@
-//! Wire formats written by outputs, and the text forms they share with the decoders.
+//! Wire formats written by outputs, heka-flood, the tests and the benches (one encoder per
+//! format, here only), and the text forms they share with the decoders.
 
 mod base64;
 pub mod json;
+pub mod protobuf;
 pub mod rfc3339;
 pub mod uuid;
 

@@ -25,8 +25,12 @@
 
 pub mod decoders;
 pub mod encoders;
+pub mod framing;
 pub mod inputs;
 pub mod outputs;
+mod protobuf;
 mod register;
+#[cfg(test)]
+mod testing;
 
 pub use register::register_all;
