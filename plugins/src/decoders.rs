@@ -1,7 +1,9 @@
 //! Built-in decoders: raw bytes in a pack become its message.
 
 pub mod json;
+pub mod msgpack;
 pub mod protobuf;
 
 pub use json::{Json, JsonDecoderConfig};
+pub use msgpack::{MsgPack, MsgPackDecoderConfig};
 pub use protobuf::{Protobuf, ProtobufDecoderConfig, SignerConfig};

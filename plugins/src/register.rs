@@ -2,7 +2,7 @@
 
 use engine::Registry;
 
-use crate::decoders::JsonDecoderConfig;
+use crate::decoders::{JsonDecoderConfig, MsgPackDecoderConfig, ProtobufDecoderConfig};
 use crate::inputs::UdpInputConfig;
 use crate::outputs::{CounterOutputConfig, FileOutputConfig};
 
@@ -10,6 +10,8 @@ use crate::outputs::{CounterOutputConfig, FileOutputConfig};
 pub fn register_all(registry: &mut Registry) {
     registry.input::<UdpInputConfig>("UdpInput");
     registry.decoder::<JsonDecoderConfig>("JsonDecoder");
+    registry.decoder::<MsgPackDecoderConfig>("MsgPackDecoder");
+    registry.decoder::<ProtobufDecoderConfig>("ProtobufDecoder");
     registry.output::<FileOutputConfig>("FileOutput");
     registry.output::<CounterOutputConfig>("CounterOutput");
 }
