@@ -1,13 +1,22 @@
 //! UdpInput: one datagram = one message, received with `recvmmsg` straight into ring slots.
+//!
+//! A datagram whose first byte is `0x1E` is a Heka stream frame: its pack goes to the
+//! pipeline's `ProtobufDecoder` (when one is configured), every other datagram to the
+//! default decoder. So one port accepts JSON (or msgpack) and framed protobuf, as Heka's
+//! inputs did; the choice costs one byte comparison per datagram.
 
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
 
 use engine::sys::{self, RecvMmsg};
-use engine::{Batch, BuildContext, BuildError, Counter, Fill, Input, PluginConfig, RunError};
+use engine::{
+    Batch, BuildContext, BuildError, Counter, Fill, Input, PackState, PluginConfig, RunError,
+};
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::framing::RECORD_SEPARATOR;
 
 const fn default_recv_buffer_bytes() -> usize {
     32 << 20
@@ -45,6 +54,8 @@ impl Default for UdpInputConfig {
 pub struct Udp {
     socket: mio::net::UdpSocket,
     recv: RecvMmsg,
+    /// Decoder index for framed datagrams, when a `ProtobufDecoder` is configured.
+    framed_decoder: Option<u8>,
     truncated: Counter,
     kernel_drops: Counter,
 }
@@ -93,9 +104,21 @@ impl PluginConfig for UdpInputConfig {
         Ok(Udp {
             socket: mio::net::UdpSocket::from_std(std_socket),
             recv: RecvMmsg::new(1024),
+            framed_decoder: ctx.decoder_index("ProtobufDecoder"),
             truncated: ctx.counter("truncated"),
             kernel_drops: ctx.counter("kernel_drops"),
         })
+    }
+}
+
+/// Points the framed datagrams among `packs` at decoder `index`.
+#[inline]
+fn route_frames(batch: &mut Batch<'_>, packs: std::ops::Range<usize>, index: u8) {
+    for i in packs {
+        let pack = batch.get_mut(i);
+        if pack.state == PackState::Raw && pack.msg_bytes.first() == Some(&RECORD_SEPARATOR) {
+            pack.decoder = index;
+        }
     }
 }
 
@@ -109,6 +132,9 @@ impl Input for Udp {
         loop {
             match self.recv.recv(self.socket.as_fd(), batch, filled) {
                 Ok(r) => {
+                    if let Some(index) = self.framed_decoder {
+                        route_frames(batch, filled..filled + r.count, index);
+                    }
                     filled += r.count;
                     self.truncated.add(r.truncated as u64);
                     if let Some(d) = r.kernel_drops {
