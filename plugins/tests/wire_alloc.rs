@@ -30,8 +30,8 @@ fn messages() -> Vec<Message> {
     f.values.push_integer(42);
     let f = big.add_field().unwrap();
     f.name.push_str("names");
-    f.values.push_string().push_str("a");
-    f.values.push_string().push_str("é");
+    f.values.push_string().push('a');
+    f.values.push_string().push('é');
     let f = big.add_field().unwrap();
     f.name.push_str("ratios");
     f.values.push_double(0.5);
@@ -95,8 +95,8 @@ fn steady_state_decode_and_encode_allocate_nothing() {
         }
     };
     round(&mut pack, &mut out); // warm: buffers grow to the largest message
-    // The harness's own threads may allocate now and then while we count; a decoder that
-    // allocated per message would allocate in every window, so the quietest window decides.
+                                // The harness's own threads may allocate now and then while we count; a decoder that
+                                // allocated per message would allocate in every window, so the quietest window decides.
     let quietest = (0..5)
         .map(|_| {
             let before = allocations();
