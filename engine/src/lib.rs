@@ -20,6 +20,7 @@ mod context;
 mod counters;
 mod error;
 pub mod log;
+pub mod matcher;
 mod message;
 mod pack;
 mod pipeline;
