@@ -1,0 +1,358 @@
+//! TcpInput: Heka stream framing over TCP, as heka-py and Heka's Go client send it. Many
+//! frames per connection, frames split across reads, many connections at once, all on the
+//! input's own thread with mio (DESIGN.md sections 6 and 10).
+//!
+//! The listener is registered under the stage's token and connection `k` (`k >= 1`) under
+//! `Token(token | k << 16)`, so [`Input::ready`] says which source is readable. Each whole
+//! frame becomes one `Raw` pack holding the frame's bytes, for the `ProtobufDecoder` (which
+//! checks the header and the signature). `fill` never blocks: it reads until WouldBlock or
+//! until the batch is full (then returns [`Fill::More`] and resumes with the same
+//! connection).
+//!
+//! Bad framing (a stream not starting with `0x1E`, a bad header, a message longer than
+//! `max_message_size`) cannot be resynchronised: the connection is closed and counted as
+//! `framing_errors`. A connection over `max_connections` is accepted and closed at once
+//! (`refused`); one silent for `idle_timeout_secs` is closed (`idle_closed`) when the input
+//! next wakes, which it does for any connection's data or a new connection, so a full input
+//! frees idle slots before it refuses anyone. A connection closed by its peer in the middle
+//! of a frame loses that frame (`truncated`): Heka framing has no acknowledgements. A frame
+//! must fit a pack (`max_message_size` bytes, header included, as a UDP frame must); a
+//! longer one is skipped and counted (`oversized`), and the stream goes on.
+
+mod buffer;
+
+use std::io;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
+
+use engine::{Batch, BuildContext, BuildError, Counter, Fill, Input, PluginConfig, RunError};
+use serde::{Deserialize, Serialize};
+
+use self::buffer::{FrameBuffer, ReadOutcome};
+
+/// Bits of a token below a source's number (the stage's own, DESIGN.md section 10).
+const SOURCE_SHIFT: u32 = 16;
+
+/// How often, at most, idle connections are looked for.
+const SWEEP_EVERY: Duration = Duration::from_millis(100);
+
+fn default_address() -> String {
+    "127.0.0.1:5565".to_string()
+}
+
+const fn default_max_connections() -> NonZeroUsize {
+    match NonZeroUsize::new(1024) {
+        Some(n) => n,
+        None => unreachable!(),
+    }
+}
+
+const fn default_idle_timeout_secs() -> u64 {
+    300
+}
+
+/// Config of `TcpInput`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpInputConfig {
+    /// `host:port` to listen on.
+    #[serde(default = "default_address")]
+    pub address: String,
+    /// Connections served at once; more are accepted and closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: NonZeroUsize,
+    /// Close a connection that sent nothing for this long; 0 never closes.
+    #[serde(default = "default_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for TcpInputConfig {
+    fn default() -> Self {
+        TcpInputConfig {
+            address: default_address(),
+            max_connections: default_max_connections(),
+            idle_timeout_secs: default_idle_timeout_secs(),
+        }
+    }
+}
+
+/// One accepted connection.
+#[derive(Debug)]
+struct Connection {
+    stream: mio::net::TcpStream,
+    frames: FrameBuffer,
+    last_read: Instant,
+    /// Readiness was reported and the stream has not returned WouldBlock since.
+    readable: bool,
+}
+
+/// Counters of the input, updated per connection event (never per frame).
+#[derive(Debug)]
+struct Counts {
+    connections: Counter,
+    refused: Counter,
+    framing_errors: Counter,
+    idle_closed: Counter,
+    truncated: Counter,
+    oversized: Counter,
+    read_errors: Counter,
+}
+
+/// The running TCP input.
+#[derive(Debug)]
+pub struct Tcp {
+    listener: mio::net::TcpListener,
+    local: SocketAddr,
+    registry: Option<mio::Registry>,
+    token: usize,
+    listener_ready: bool,
+    /// Connection `k` lives in `conns[k - 1]`.
+    conns: Vec<Option<Connection>>,
+    /// Connections that may have data, in the order they became readable.
+    ready: Vec<usize>,
+    live: usize,
+    max_connections: usize,
+    idle_timeout: Option<Duration>,
+    last_sweep: Instant,
+    max_message_size: usize,
+    decoder: u8,
+    counts: Counts,
+}
+
+impl Tcp {
+    /// The address the listener is bound to (the real port when configured with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
+
+impl PluginConfig for TcpInputConfig {
+    type Plugin = Tcp;
+
+    fn build(&self, ctx: &BuildContext) -> Result<Tcp, BuildError> {
+        let addr: SocketAddr = self.address.parse().map_err(|e| {
+            BuildError::Invalid(format!("address {:?} is not host:port: {e}", self.address))
+        })?;
+        let decoder = ctx.decoder_index("ProtobufDecoder").ok_or_else(|| {
+            BuildError::Invalid("TcpInput reads Heka frames: configure a ProtobufDecoder".into())
+        })?;
+        let listener = mio::net::TcpListener::bind(addr)
+            .map_err(|e| BuildError::io(format!("bind {addr}"), e))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| BuildError::io(format!("local address of {addr}"), e))?;
+        ctx.listening("tcp", local);
+        Ok(Tcp {
+            listener,
+            local,
+            registry: None,
+            token: 0,
+            listener_ready: true,
+            conns: Vec::new(),
+            ready: Vec::new(),
+            live: 0,
+            max_connections: self.max_connections.get(),
+            idle_timeout: (self.idle_timeout_secs > 0)
+                .then(|| Duration::from_secs(self.idle_timeout_secs)),
+            last_sweep: Instant::now(),
+            max_message_size: ctx.max_message_size(),
+            decoder,
+            counts: Counts {
+                connections: ctx.counter("connections"),
+                refused: ctx.counter("refused"),
+                framing_errors: ctx.counter("framing_errors"),
+                idle_closed: ctx.counter("idle_closed"),
+                truncated: ctx.counter("truncated"),
+                oversized: ctx.counter("oversized"),
+                read_errors: ctx.counter("read_errors"),
+            },
+        })
+    }
+}
+
+impl Tcp {
+    /// Accepts every pending connection; registers those within `max_connections`.
+    fn accept(&mut self) -> Result<(), RunError> {
+        loop {
+            let (mut stream, _) = match self.listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // The peer gave up before we accepted: not the listener's fault.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(e) => return Err(RunError::Io(e)),
+            };
+            if self.live >= self.max_connections {
+                self.counts.refused.add(1);
+                continue; // dropped: closed
+            }
+            let slot = match self.conns.iter().position(Option::is_none) {
+                Some(i) => i,
+                None => {
+                    self.conns.push(None);
+                    self.conns.len() - 1
+                }
+            };
+            let token = mio::Token(self.token | (slot + 1) << SOURCE_SHIFT);
+            if let Some(r) = &self.registry {
+                if let Err(e) = r.register(&mut stream, token, mio::Interest::READABLE) {
+                    self.counts.read_errors.add(1);
+                    engine::log::warn(format_args!("tcp: registering a connection: {e}"));
+                    continue;
+                }
+            }
+            self.conns[slot] = Some(Connection {
+                stream,
+                frames: FrameBuffer::new(self.max_message_size),
+                last_read: Instant::now(),
+                readable: true,
+            });
+            self.ready.push(slot);
+            self.live += 1;
+            self.counts.connections.add(1);
+        }
+    }
+
+    /// Deregisters and drops connection `slot`.
+    fn close(&mut self, slot: usize) {
+        if let Some(mut c) = self.conns[slot].take() {
+            if let Some(r) = &self.registry {
+                // Dropping the socket removes it from epoll anyway.
+                r.deregister(&mut c.stream).unwrap_or(());
+            }
+            self.live -= 1;
+        }
+    }
+
+    /// Closes connections idle for longer than the timeout (at most every [`SWEEP_EVERY`]).
+    fn sweep(&mut self, now: Instant) {
+        let Some(timeout) = self.idle_timeout else {
+            return;
+        };
+        if now.duration_since(self.last_sweep) < SWEEP_EVERY {
+            return;
+        }
+        self.last_sweep = now;
+        for slot in 0..self.conns.len() {
+            let idle = self.conns[slot]
+                .as_ref()
+                .is_some_and(|c| now.duration_since(c.last_read) >= timeout);
+            if idle {
+                self.counts.idle_closed.add(1);
+                self.close(slot);
+            }
+        }
+    }
+
+    /// Moves the frames of connection `slot` into `batch` from `*filled` on, reading until
+    /// WouldBlock or the batch is full. Returns whether the batch filled up first.
+    fn drain(&mut self, slot: usize, batch: &mut Batch<'_>, filled: &mut usize) -> bool {
+        let decoder = self.decoder;
+        let Some(c) = self.conns[slot].as_mut() else {
+            return false;
+        };
+        let outcome = loop {
+            loop {
+                if *filled == batch.len() {
+                    return true;
+                }
+                match c.frames.next_frame() {
+                    Ok(Some(frame)) => {
+                        let pack = batch.get_mut(*filled);
+                        if pack.set_raw(frame) {
+                            pack.decoder = decoder;
+                            *filled += 1;
+                        } else {
+                            self.counts.oversized.add(1);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        self.counts.framing_errors.add(1);
+                        self.close(slot);
+                        return false;
+                    }
+                }
+            }
+            match c.frames.read_from(&mut c.stream) {
+                Ok(ReadOutcome::Data(_)) => c.last_read = Instant::now(),
+                other => break other,
+            }
+        };
+        match outcome {
+            Ok(ReadOutcome::WouldBlock) => c.readable = false,
+            Ok(ReadOutcome::Eof) => {
+                if c.frames.has_partial() {
+                    self.counts.truncated.add(1);
+                }
+                self.close(slot);
+            }
+            Ok(ReadOutcome::Data(_)) => unreachable!("the read loop only stops without data"),
+            Err(_) => {
+                self.counts.read_errors.add(1);
+                self.close(slot);
+            }
+        }
+        false
+    }
+}
+
+impl Input for Tcp {
+    fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
+        registry.register(&mut self.listener, token, mio::Interest::READABLE)?;
+        self.token = token.0;
+        for (slot, c) in self.conns.iter_mut().enumerate() {
+            if let Some(c) = c {
+                let t = mio::Token(token.0 | (slot + 1) << SOURCE_SHIFT);
+                registry.register(&mut c.stream, t, mio::Interest::READABLE)?;
+            }
+        }
+        self.registry = Some(registry.try_clone()?);
+        Ok(())
+    }
+
+    fn ready(&mut self, token: mio::Token) {
+        match token.0 >> SOURCE_SHIFT {
+            0 => self.listener_ready = true,
+            k => {
+                if let Some(Some(c)) = self.conns.get_mut(k - 1) {
+                    if !c.readable {
+                        c.readable = true;
+                        self.ready.push(k - 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError> {
+        self.sweep(Instant::now());
+        if self.listener_ready {
+            self.listener_ready = false;
+            self.accept()?;
+        }
+        let mut filled = 0;
+        let mut i = 0;
+        while i < self.ready.len() {
+            let slot = self.ready[i];
+            if self.drain(slot, batch, &mut filled) {
+                // Full: this connection goes on first next time.
+                self.ready.drain(..i);
+                batch.set_filled(filled);
+                return Ok(Fill::More);
+            }
+            i += 1;
+        }
+        self.ready.clear();
+        batch.set_filled(filled);
+        Ok(Fill::Drained)
+    }
+
+    fn stop(&mut self) {
+        for slot in 0..self.conns.len() {
+            self.close(slot);
+        }
+        self.ready.clear();
+    }
+}

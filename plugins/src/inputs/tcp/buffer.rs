@@ -1,0 +1,213 @@
+//! `FrameBuffer`: one connection's bytes between reads, split into Heka frames. Allocated
+//! once per connection at the size of the largest frame, so a frame split across reads
+//! always fits and nothing grows while the connection lives.
+
+use std::io::{self, Read};
+
+use engine::DecodeError;
+
+use crate::framing::{frame_len, max_frame_len};
+
+/// What [`FrameBuffer::read_from`] saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ReadOutcome {
+    /// Read this many bytes (more may be waiting).
+    Data(usize),
+    /// The source had nothing for now.
+    WouldBlock,
+    /// The peer closed its side.
+    Eof,
+}
+
+/// Bytes read from a stream and not yet handed out as frames: `buf[start..end]`.
+#[derive(Debug)]
+pub(super) struct FrameBuffer {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    max_message_size: usize,
+}
+
+impl FrameBuffer {
+    /// A buffer for frames of messages up to `max_message_size` bytes. Allocated zeroed, so
+    /// pages a connection never fills cost no resident memory.
+    pub(super) fn new(max_message_size: usize) -> Self {
+        FrameBuffer {
+            buf: vec![0; max_frame_len(max_message_size)],
+            start: 0,
+            end: 0,
+            max_message_size,
+        }
+    }
+
+    /// The next complete frame, consumed; `Ok(None)` when more bytes are needed.
+    ///
+    /// # Errors
+    ///
+    /// Bad framing ([`frame_len`]'s errors): the stream cannot be resynchronised.
+    pub(super) fn next_frame(&mut self) -> Result<Option<&[u8]>, DecodeError> {
+        let pending = &self.buf[self.start..self.end];
+        match frame_len(pending, self.max_message_size)? {
+            Some(n) if n <= pending.len() => {
+                let at = self.start;
+                self.start += n;
+                Ok(Some(&self.buf[at..at + n]))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether bytes of an unfinished frame are waiting.
+    pub(super) fn has_partial(&self) -> bool {
+        self.start < self.end
+    }
+
+    /// Reads once from `src` into the free space, first moving pending bytes to the front
+    /// when the free space at the end is short of a whole frame.
+    ///
+    /// # Errors
+    ///
+    /// `src`'s I/O errors other than WouldBlock and Interrupted (which is retried).
+    pub(super) fn read_from(&mut self, src: &mut impl Read) -> io::Result<ReadOutcome> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        } else if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        // A pending partial frame is shorter than the buffer (frame_len bounds it), so there
+        // is always room here.
+        loop {
+            return match src.read(&mut self.buf[self.end..]) {
+                Ok(0) => Ok(ReadOutcome::Eof),
+                Ok(n) => {
+                    self.end += n;
+                    Ok(ReadOutcome::Data(n))
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(ReadOutcome::WouldBlock),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Err(e),
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use engine::Message;
+
+    use super::*;
+    use crate::encoders::protobuf::encode_frame;
+
+    /// Hands out its chunks one read at a time, then WouldBlock, then EOF.
+    struct Chunks(VecDeque<Vec<u8>>, bool);
+
+    impl Read for Chunks {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            match self.0.front_mut() {
+                Some(c) => {
+                    let n = c.len().min(out.len());
+                    out[..n].copy_from_slice(&c[..n]);
+                    c.drain(..n);
+                    if c.is_empty() {
+                        self.0.pop_front();
+                    }
+                    Ok(n)
+                }
+                None if !self.1 => {
+                    self.1 = true;
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+                None => Ok(0),
+            }
+        }
+    }
+
+    fn frames(n: usize, payload: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let m = Message {
+                payload: format!("seq={i:010}{}", "x".repeat(payload)),
+                ..Message::default()
+            };
+            encode_frame(&m, None, &mut out);
+        }
+        out
+    }
+
+    /// Reads everything `src` gives, collecting the frames.
+    fn drain(b: &mut FrameBuffer, src: &mut Chunks) -> (Vec<Vec<u8>>, ReadOutcome) {
+        let mut got = Vec::new();
+        loop {
+            while let Some(f) = b.next_frame().unwrap() {
+                got.push(f.to_vec());
+            }
+            match b.read_from(src).unwrap() {
+                ReadOutcome::Data(_) => {}
+                end => return (got, end),
+            }
+        }
+    }
+
+    #[test]
+    fn frames_split_anywhere_come_out_whole() {
+        let stream = frames(50, 300);
+        let want = {
+            let mut b = FrameBuffer::new(1000);
+            let mut src = Chunks(VecDeque::from([stream.clone()]), true);
+            drain(&mut b, &mut src).0
+        };
+        assert_eq!(want.len(), 50);
+        for chunk in [1, 2, 3, 7, 64, 333, 1000] {
+            let mut b = FrameBuffer::new(1000);
+            let mut src = Chunks(stream.chunks(chunk).map(<[u8]>::to_vec).collect(), false);
+            let (got, end) = drain(&mut b, &mut src);
+            assert_eq!(end, ReadOutcome::WouldBlock);
+            assert_eq!(got, want, "chunks of {chunk}");
+            assert!(!b.has_partial());
+            assert_eq!(b.read_from(&mut src).unwrap(), ReadOutcome::Eof);
+        }
+    }
+
+    #[test]
+    fn the_largest_frame_fits_and_a_larger_one_is_refused() {
+        let m = Message {
+            payload: "y".repeat(1000),
+            ..Message::default()
+        };
+        let mut big = Vec::new();
+        encode_frame(&m, None, &mut big);
+        let len = crate::encoders::protobuf::message_len(&m);
+        // A partial frame sitting at the end of the buffer is moved to make room.
+        let mut stream = frames(1, 0);
+        stream.extend(&big);
+        let mut b = FrameBuffer::new(len);
+        let mut src = Chunks(stream.chunks(700).map(<[u8]>::to_vec).collect(), false);
+        let (got, _) = drain(&mut b, &mut src);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1], big);
+
+        let mut b = FrameBuffer::new(len - 1);
+        let mut src = Chunks(VecDeque::from([big.clone()]), false);
+        b.read_from(&mut src).unwrap();
+        assert_eq!(b.next_frame(), Err(DecodeError::TooLarge { len }));
+        let mut b = FrameBuffer::new(len);
+        let mut src = Chunks(VecDeque::from([b"GET / HTTP/1.1\r\n".to_vec()]), false);
+        b.read_from(&mut src).unwrap();
+        assert_eq!(b.next_frame(), Err(DecodeError::Malformed { offset: 0 }));
+    }
+
+    #[test]
+    fn a_partial_frame_at_eof_is_reported() {
+        let stream = frames(2, 10);
+        let mut b = FrameBuffer::new(1000);
+        let mut src = Chunks(VecDeque::from([stream[..stream.len() - 3].to_vec()]), true);
+        let (got, end) = drain(&mut b, &mut src);
+        assert_eq!((got.len(), end), (1, ReadOutcome::Eof));
+        assert!(b.has_partial());
+    }
+}
