@@ -80,7 +80,13 @@ impl Hekad {
 
     /// The address input `name` listens on, from its `listening <name> udp <addr>` line.
     pub fn udp_addr(&mut self, name: &str) -> SocketAddr {
-        let needle = format!("listening {name} udp ");
+        self.listen_addr(name, "udp")
+    }
+
+    /// The address input `name` listens on for `protocol` (`udp`, `tcp`), from its
+    /// `listening <name> <protocol> <addr>` line.
+    pub fn listen_addr(&mut self, name: &str, protocol: &str) -> SocketAddr {
+        let needle = format!("listening {name} {protocol} ");
         let line = self
             .wait_for_stderr(&needle, Duration::from_secs(20))
             .unwrap_or_else(|| panic!("no {needle:?} line; stderr: {:#?}", self.stderr()));
