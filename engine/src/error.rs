@@ -135,6 +135,9 @@ pub enum StartError {
     /// The thread plan cannot run on this host.
     #[error("{0}")]
     Plan(String),
+    /// The ring's buffers could not be mapped.
+    #[error("mapping the ring's buffers: {0}")]
+    Memory(#[source] io::Error),
     /// A worker thread could not be spawned.
     #[error("spawning a worker thread: {0}")]
     Spawn(#[source] io::Error),

@@ -22,6 +22,7 @@ mod error;
 pub mod log;
 pub mod matcher;
 mod message;
+mod msg_buf;
 mod pack;
 mod pipeline;
 mod plan;
@@ -46,6 +47,7 @@ pub use error::{BuildError, DecodeError, Decoded, RunError, StartError, WriteErr
 pub use message::{
     Clear, Field, FieldValues, Message, Reuse, ValueType, Values, DEFAULT_SEVERITY, MAX_FIELDS,
 };
+pub use msg_buf::MsgBuf;
 pub use pack::{PackState, PipelinePack, MAX_MESSAGE_SIZE};
 pub use pipeline::{run_with, validate, Pipeline, Validated};
 pub use plan::{available_cores, Plan, PlannedThread, Rank, StageInfo};

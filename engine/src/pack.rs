@@ -1,6 +1,9 @@
 //! One ring slot: the raw bytes an input received and the message decoded from them.
 
+use std::sync::Arc;
+
 use crate::message::Message;
+use crate::msg_buf::{Arena, MsgBuf};
 
 /// Where a pack is in the pipeline. Every stage walks every sequence and acts only on the
 /// states it owns (DESIGN.md section 10, "Pack state").
@@ -40,18 +43,36 @@ pub struct PipelinePack {
     pub outputs: u64,
     /// When the input received it, ns since the Unix epoch.
     pub recv_time: i64,
-    /// Raw bytes as received; capacity is `max_message_size`, allocated once.
-    pub msg_bytes: Vec<u8>,
+    /// Raw bytes as received; capacity is `max_message_size`, mapped once.
+    pub msg_bytes: MsgBuf,
     /// The decoded message.
     pub message: Message,
 }
 
 impl PipelinePack {
-    /// A pack whose byte buffer can hold `max_message_size` bytes. The buffer is allocated
-    /// zeroed, so pages the kernel never writes to cost no resident memory.
+    /// A pack whose byte buffer can hold `max_message_size` bytes, in a mapping of its own
+    /// (the ring's packs share one arena: see [`PipelinePack::slots`]).
     pub fn new(max_message_size: usize) -> Self {
-        let mut msg_bytes = vec![0u8; max_message_size];
-        msg_bytes.clear();
+        Self::with_buf(MsgBuf::with_capacity(max_message_size))
+    }
+
+    /// `count` packs of `max_message_size` bytes each, their buffers in one lazily committed
+    /// mapping, each starting on a cache line.
+    pub(crate) fn slots(count: usize, max_message_size: usize) -> std::io::Result<Vec<Self>> {
+        let stride = max_message_size.div_ceil(128) * 128;
+        let arena = Arena::new(stride * count)?;
+        Ok((0..count)
+            .map(|i| {
+                // SAFETY: slot `i` covers `i * stride .. i * stride + max_message_size`,
+                // inside the `stride * count` arena and disjoint from every other slot.
+                Self::with_buf(unsafe {
+                    MsgBuf::in_arena(Arc::clone(&arena), i * stride, max_message_size)
+                })
+            })
+            .collect())
+    }
+
+    fn with_buf(msg_bytes: MsgBuf) -> Self {
         PipelinePack {
             state: PackState::Empty,
             decoder: 0,
@@ -78,11 +99,10 @@ impl PipelinePack {
     /// pack `Raw`. Returns `false` when `bytes` did not fit, in which case the pack is `Skip`.
     pub fn set_raw(&mut self, bytes: &[u8]) -> bool {
         self.msg_bytes.clear();
-        if bytes.len() > self.msg_bytes.capacity() {
+        if !self.msg_bytes.extend_from_slice(bytes) {
             self.state = PackState::Skip;
             return false;
         }
-        self.msg_bytes.extend_from_slice(bytes);
         self.state = PackState::Raw;
         true
     }

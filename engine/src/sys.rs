@@ -128,7 +128,7 @@ impl RecvMmsg {
                 continue;
             }
             // SAFETY: the kernel wrote `len <= capacity` bytes at the buffer's start (and
-            // the buffer was allocated zeroed, so every byte up to capacity is initialized).
+            // the buffer is a zero-filled mapping, so every byte up to capacity is initialized).
             unsafe { pack.msg_bytes.set_len(len) };
             pack.state = PackState::Raw;
             if let Some(d) = rxq_ovfl(&h.msg_hdr) {

@@ -205,8 +205,10 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         .flat_map(|(s, _)| input_stage_names(s))
         .collect();
     let (mut producers, published) = sequencer::producers(input_names.len().max(1), pool, gating);
+    let packs = PipelinePack::slots(pool, e.max_message_size).map_err(StartError::Memory)?;
+    let mut packs = packs.into_iter();
     let ring = Arc::new(RingBuffer::new(pool, || {
-        PipelinePack::new(e.max_message_size)
+        packs.next().expect("one pack per slot")
     }));
     let stop = Arc::new(AtomicBool::new(false));
     let mut stages: HashMap<String, Box<dyn Stage>> = HashMap::new();

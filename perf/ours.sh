@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# ours.sh SCENARIO: start hekad on perf/scenarios/SCENARIO/hekad.json with @PORT@, @OUT@ and
+# @DIR@ replaced from the environment (PORT, OUT, WORKDIR), as peers.sh's OURS_CMD expects:
+#   OURS_CMD="$PWD/perf/ours.sh udp-json-file" bash ../shared/perf-peers/peers.sh log
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+scenario=${1:?usage: ours.sh SCENARIO}
+dir=${WORKDIR:?}
+sed -e "s#@PORT@#${PORT:?}#g" -e "s#@OUT@#${OUT:-$dir/out.log}#g" -e "s#@DIR@#$dir#g" \
+    "$ROOT/perf/scenarios/$scenario/hekad.json" >"$dir/hekad.json"
+exec "${HEKAD:-$ROOT/target/release/hekad}" --config "$dir/hekad.json"
