@@ -57,11 +57,11 @@ fn encoded(size: usize, encode: impl Fn(&Message, &mut Vec<u8>)) -> Vec<u8> {
     out
 }
 
-fn decoders() -> Vec<(
-    &'static str,
-    Box<dyn Decoder>,
-    Box<dyn Fn(&Message, &mut Vec<u8>)>,
-)> {
+/// Writes a message in one format.
+type Encode = Box<dyn Fn(&Message, &mut Vec<u8>)>;
+
+/// Each decoder under test, with the encoder of its format.
+fn decoders() -> Vec<(&'static str, Box<dyn Decoder>, Encode)> {
     let ctx = BuildContext::standalone("bench");
     let mut signed = ProtobufDecoderConfig::default();
     signed.signers.insert(
