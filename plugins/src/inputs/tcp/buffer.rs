@@ -99,9 +99,11 @@ mod tests {
     use std::collections::VecDeque;
 
     use engine::Message;
+    use proptest::prelude::*;
 
     use super::*;
     use crate::encoders::protobuf::encode_frame;
+    use crate::testing::{apply, mutation};
 
     /// Hands out its chunks one read at a time, then WouldBlock, then EOF.
     struct Chunks(VecDeque<Vec<u8>>, bool);
@@ -209,5 +211,64 @@ mod tests {
         let (got, end) = drain(&mut b, &mut src);
         assert_eq!((got.len(), end), (1, ReadOutcome::Eof));
         assert!(b.has_partial());
+    }
+
+    /// Feeds `stream` in `chunk`-byte reads; returns the frames (each checked against the
+    /// bound) until the stream ends or its framing breaks. The buffer never grows.
+    fn split(stream: &[u8], chunk: usize, max_message_size: usize) -> usize {
+        let mut b = FrameBuffer::new(max_message_size);
+        let cap = (b.buf.len(), b.buf.capacity());
+        let mut src = Chunks(stream.chunks(chunk).map(<[u8]>::to_vec).collect(), true);
+        let mut frames = 0;
+        'stream: loop {
+            loop {
+                match b.next_frame() {
+                    Ok(Some(f)) => {
+                        assert!(f.len() <= max_frame_len(max_message_size));
+                        frames += 1;
+                    }
+                    Ok(None) => break,
+                    Err(_) => break 'stream,
+                }
+            }
+            match b.read_from(&mut src) {
+                Ok(ReadOutcome::Data(_)) => {}
+                _ => break,
+            }
+        }
+        assert_eq!(
+            (b.buf.len(), b.buf.capacity()),
+            cap,
+            "the buffer never grows"
+        );
+        frames
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_streams_never_panic(
+            bytes in prop::collection::vec(any::<u8>(), 0..2048),
+            chunk in 1usize..400,
+        ) {
+            split(&bytes, chunk, 300);
+            let mut framed = vec![0x1e];
+            framed.extend(&bytes);
+            split(&framed, chunk, 300);
+        }
+
+        #[test]
+        fn mutated_streams_never_panic(
+            n in 1usize..8,
+            chunk in 1usize..400,
+            edits in prop::collection::vec(mutation(), 1..5),
+        ) {
+            let mut stream = frames(n, 40);
+            prop_assert_eq!(split(&stream, chunk, 300), n);
+            for e in &edits {
+                apply(&mut stream, e);
+            }
+            // A frame takes at least 5 bytes (0x1E, length, message_length, 0x1F).
+            prop_assert!(split(&stream, chunk, 300) <= stream.len() / 5);
+        }
     }
 }
