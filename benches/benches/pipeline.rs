@@ -33,7 +33,9 @@ struct MemoryInput {
 impl PluginConfig for MemoryInputConfig {
     type Plugin = MemoryInput;
     fn build(&self, _ctx: &BuildContext) -> Result<MemoryInput, BuildError> {
-        Ok(MemoryInput { message: benches::json_message(7, self.size) })
+        Ok(MemoryInput {
+            message: benches::json_message(7, self.size),
+        })
     }
 }
 
@@ -77,7 +79,9 @@ fn config(size: usize, output: &str, plan: &str) -> String {
     };
     let threads = match plan {
         "fused" => r#"[{"cores": [1], "stages": ["mem", "decode", "route", "out"]}]"#,
-        _ => r#"[{"cores": [0], "stages": ["mem"]}, {"cores": [1], "stages": ["decode", "route", "out"]}]"#,
+        _ => {
+            r#"[{"cores": [0], "stages": ["mem"]}, {"cores": [1], "stages": ["decode", "route", "out"]}]"#
+        }
     };
     format!(
         r#"{{"engine": {{"threads": {threads}, "wait": "yield"}},

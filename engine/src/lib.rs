@@ -19,6 +19,7 @@ pub mod config;
 mod context;
 mod counters;
 mod error;
+mod generator;
 pub mod log;
 pub mod matcher;
 mod message;
@@ -44,6 +45,7 @@ pub use batch::Batch;
 pub use context::{BuildContext, Listener};
 pub use counters::{Counter, Counters};
 pub use error::{BuildError, DecodeError, Decoded, RunError, StartError, WriteError};
+pub use generator::{Generator, Holder};
 pub use message::{
     Clear, Field, FieldValues, Message, Reuse, ValueType, Values, DEFAULT_SEVERITY, MAX_FIELDS,
 };

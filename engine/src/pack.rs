@@ -21,6 +21,8 @@ pub enum PackState {
     DecodeFailed,
     /// A filter blocked the message; it goes to no output.
     Blocked,
+    /// The message went through the generator more than `max_message_loops` times.
+    LoopDropped,
     /// A claimed slot that carries no message (an input claimed more than it filled).
     Skip,
 }

@@ -10,6 +10,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::batch::Batch;
 use crate::context::BuildContext;
 use crate::error::{BuildError, DecodeError, Decoded, RunError, WriteError};
+use crate::generator::Generator;
 use crate::pack::PipelinePack;
 
 /// A plugin's typed config (Heka's `HasConfigStruct` + `Init`): serde, `Default`, and a
@@ -78,6 +79,13 @@ pub trait Input: Send + 'static {
     /// Notes that source `token` (as registered) is readable. Called before `fill`.
     fn ready(&mut self, _token: mio::Token) {}
 
+    /// Called on every poll of the input's stage, readable or not; returns `true` when the
+    /// input has something to publish anyway (a timer fired: a statsd flush), so `fill`
+    /// is called. An input's thread polls at least every `engine.read_timeout_ms`.
+    fn tick(&mut self, _now: Instant) -> bool {
+        false
+    }
+
     /// Stops reading; called once, before the pipeline drains.
     fn stop(&mut self) {}
 }
@@ -93,10 +101,16 @@ pub trait Decoder: Send + 'static {
 }
 
 /// Works on decoded messages in a chain (Heka's `Filter.FilterMsg`): may edit the message,
-/// block it (`pack.state = PackState::Blocked`) or change `pack.outputs`.
+/// block it (`pack.state = PackState::Blocked`), change `pack.outputs` (a bitmask of output
+/// indices), and inject new messages through the [`Generator`].
 pub trait Filter: Send + 'static {
-    /// Processes one pack.
-    fn filter(&mut self, pack: &mut PipelinePack);
+    /// Processes one pack of the filter's chains (that its `message_matcher`, if any,
+    /// accepted).
+    fn filter(&mut self, pack: &mut PipelinePack, generator: &mut Generator);
+
+    /// Called every `ticker_interval_secs` (when configured) with the wall-clock time in ns
+    /// since the Unix epoch, e.g. to inject a roll-up.
+    fn tick(&mut self, _now_ns: i64, _generator: &mut Generator) {}
 }
 
 /// Delivers messages to the outside world (Heka's `Output.Deliver`), on its own consumer.

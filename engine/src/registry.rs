@@ -66,7 +66,7 @@ where
     C::Plugin: Filter,
 {
     fn build(&self, ctx: &BuildContext) -> Result<Built, BuildError> {
-        Ok(Built::Filter(Box::new(FilterLoop(self.0.build(ctx)?))))
+        Ok(Built::Filter(Box::new(FilterLoop::new(self.0.build(ctx)?))))
     }
 }
 

@@ -54,12 +54,13 @@ impl Report {
         self.value(name, "delivered")
     }
 
-    /// Whether `accepted = decode_errors + blocked + unrouted + routed` and, per output,
-    /// `routed = delivered + write_errors + dropped`.
+    /// Whether `accepted + injected = decode_errors + blocked + loops_dropped + unrouted +
+    /// routed` and, per output, `routed = delivered + write_errors + dropped`.
     pub fn balances(&self) -> bool {
-        let lhs = self.accepted();
+        let lhs = self.accepted() + self.value("route", "injected");
         let rhs = self.value("decode", "decode_errors")
             + self.value("route", "blocked")
+            + self.value("route", "loops_dropped")
             + self.value("route", "unrouted")
             + self.value("route", "routed");
         lhs == rhs
@@ -91,10 +92,13 @@ impl fmt::Display for Report {
         let ok = if self.balances() { "ok" } else { "MISMATCH" };
         writeln!(
             f,
-            "  balance: accepted={} = decode_errors={} + blocked={} + unrouted={} + routed={}: {ok}",
+            "  balance: accepted={} + injected={} = decode_errors={} + blocked={} + \
+             loops_dropped={} + unrouted={} + routed={}: {ok}",
             self.accepted(),
+            self.value("route", "injected"),
             self.value("decode", "decode_errors"),
             self.value("route", "blocked"),
+            self.value("route", "loops_dropped"),
             self.value("route", "unrouted"),
             self.value("route", "routed"),
         )

@@ -14,7 +14,9 @@ use std::sync::Arc;
 pub(crate) use decode::{DecodeLoop, DecodeRange, DecodeStage};
 pub(crate) use input::InputStage;
 pub(crate) use output::{OutputStage, OutputWiring};
-pub(crate) use route::{FilterLoop, FilterRange, RouteChain, RouteStage, NO_CHAIN};
+pub(crate) use route::{
+    FilterLoop, FilterRange, Injection, RouteChain, RouteStage, Routing, NO_CHAIN,
+};
 
 use crate::barrier::Barrier;
 use crate::pack::PipelinePack;

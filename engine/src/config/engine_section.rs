@@ -33,6 +33,10 @@ const fn default_batch() -> usize {
     256
 }
 
+const fn default_max_message_loops() -> u8 {
+    4
+}
+
 /// The `engine` section of a config. Every key is optional; without the section, all
 /// defaults apply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +72,11 @@ pub struct EngineConfig {
     /// Slots an input claims at once when data is ready. Default 256.
     #[serde(default = "default_batch")]
     pub batch: usize,
+    /// How many times a message may go through the message generator (a filter injecting
+    /// a message that makes another filter inject...); past it the message is dropped and
+    /// counted (`route.loops_dropped`). Default 4, as Heka.
+    #[serde(default = "default_max_message_loops")]
+    pub max_message_loops: u8,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +90,7 @@ impl Default for EngineConfig {
             read_timeout_ms: default_read_timeout_ms(),
             drain_timeout_ms: default_drain_timeout_ms(),
             batch: default_batch(),
+            max_message_loops: default_max_message_loops(),
         }
     }
 }

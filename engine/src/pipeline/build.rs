@@ -11,6 +11,8 @@ use crate::config::{Config, ConfigError, Section, WaitKind};
 use crate::context::{BuildContext, Globals};
 use crate::counters::Counters;
 use crate::error::StartError;
+use crate::generator::Generator;
+use crate::matcher::Matcher;
 use crate::pack::PipelinePack;
 use crate::plan::{available_cores, Plan, Rank, StageInfo};
 use crate::registry::{Built, Parsed, Registry};
@@ -18,7 +20,8 @@ use crate::ring::RingBuffer;
 use crate::sequence::Sequence;
 use crate::sequencer;
 use crate::stage::{
-    Cursor, DecodeStage, DoneFlag, InputStage, OutputWiring, RouteChain, RouteStage, Stage,
+    Cursor, DecodeStage, DoneFlag, Injection, InputStage, OutputWiring, RouteChain, RouteStage,
+    Routing, Stage,
 };
 use crate::worker::{Wake, Worker};
 
@@ -32,6 +35,8 @@ pub struct Validated {
     decoders: ParsedSections,
     filters: ParsedSections,
     outputs: ParsedSections,
+    filter_matchers: Vec<Option<Matcher>>,
+    output_matchers: Vec<Option<Matcher>>,
     stages: Vec<StageInfo>,
     /// The thread plan.
     pub plan: Plan,
@@ -43,6 +48,23 @@ fn parse_all(registry: &Registry, sections: &[Section]) -> Result<ParsedSections
     sections
         .iter()
         .map(|s| Ok((s.clone(), registry.parse(s)?)))
+        .collect()
+}
+
+/// Compiles each section's `message_matcher`; an error names the expression's column.
+fn matchers(
+    config: &Config,
+    sections: &ParsedSections,
+) -> Result<Vec<Option<Matcher>>, ConfigError> {
+    sections
+        .iter()
+        .map(|(s, _)| match &s.common.message_matcher {
+            None => Ok(None),
+            Some(expr) => Matcher::compile(expr).map(Some).map_err(|e| {
+                let path = format!("{}.message_matcher", s.path());
+                config.error_at_path(&path, format!("{e} in {expr:?}"))
+            }),
+        })
         .collect()
 }
 
@@ -128,7 +150,11 @@ pub fn validate(registry: &Registry, config: &Config) -> Result<Validated, Confi
             ),
         ));
     }
+    let filter_matchers = matchers(config, &filters)?;
+    let output_matchers = matchers(config, &outputs)?;
     Ok(Validated {
+        filter_matchers,
+        output_matchers,
         inputs,
         decoders,
         filters,
@@ -204,7 +230,10 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         .iter()
         .flat_map(|(s, _)| input_stage_names(s))
         .collect();
-    let (mut producers, published) = sequencer::producers(input_names.len().max(1), pool, gating);
+    // The message generator (route) is a producer too when there are filters.
+    let has_generator = !v.filters.is_empty();
+    let producer_count = input_names.len() + usize::from(has_generator);
+    let (mut producers, published) = sequencer::producers(producer_count.max(1), pool, gating);
     let packs = PipelinePack::slots(pool, e.max_message_size).map_err(StartError::Memory)?;
     let mut packs = packs.into_iter();
     let ring = Arc::new(RingBuffer::new(pool, || {
@@ -241,6 +270,11 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         done.set();
         input_done.push(done);
     }
+    let generator_done = DoneFlag::default();
+    let mut decode_upstream = input_done.clone();
+    if has_generator {
+        decode_upstream.push(generator_done.clone());
+    }
 
     let mut decoders = Vec::new();
     for (i, (s, p)) in v.decoders.iter().enumerate() {
@@ -252,8 +286,8 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     let decode_done = DoneFlag::default();
     let cursor = Cursor::new(
         ring.clone(),
-        Barrier::Producers(published),
-        input_done,
+        Barrier::Producers(published.clone()),
+        decode_upstream,
         decode_seq.clone(),
         decode_done.clone(),
     );
@@ -269,12 +303,28 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     );
 
     let mut filters = Vec::new();
-    for (s, p) in &v.filters {
-        let Built::Filter(f) = build(s, p.as_ref(), 0)? else {
+    for ((s, p), matcher) in v.filters.iter().zip(v.filter_matchers) {
+        let Built::Filter(mut f) = build(s, p.as_ref(), 0)? else {
             unreachable!()
         };
+        f.configure(
+            matcher,
+            s.common.ticker_interval_secs.map(Duration::from_secs),
+        );
         filters.push(f);
     }
+    let injection = match producers.pop() {
+        Some(producer) if has_generator => Some(Injection {
+            generator: Generator::new((pool / 2).clamp(1, 4096)),
+            producer,
+            published,
+            inputs_done: input_done,
+            done: generator_done,
+            injected: counters.get("route", "injected"),
+            refused: counters.get("route", "inject_refused"),
+        }),
+        _ => None,
+    };
     let output_bit = |name: &str| v.outputs.iter().position(|(s, _)| s.name == name);
     let filter_index = |name: &str| v.filters.iter().position(|(s, _)| s.name == name);
     let mut chains = Vec::new();
@@ -306,18 +356,24 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         route_seq.clone(),
         route_done.clone(),
     );
-    let route = RouteStage::new(
-        cursor,
+    let routing = Routing {
         chains,
         by_type,
         default_chain,
+    };
+    let route = RouteStage::new(
+        cursor,
+        routing,
         filters,
+        injection,
+        e.max_message_loops,
         e.budget,
         &counters,
     );
     stages.insert("route".into(), Box::new(route));
 
-    for (bit, ((s, p), seq)) in v.outputs.iter().zip(&output_seqs).enumerate() {
+    let outputs = v.outputs.iter().zip(&output_seqs).zip(v.output_matchers);
+    for (bit, (((s, p), seq), matcher)) in outputs.enumerate() {
         let Built::Output(make) = build(s, p.as_ref(), 0)? else {
             unreachable!()
         };
@@ -332,6 +388,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
             name: s.name.clone(),
             cursor,
             bit,
+            matcher,
         };
         stages.insert(s.name.clone(), make(wiring, &counters));
     }

@@ -72,7 +72,10 @@ impl Stage for InputStage {
     }
 
     fn poll(&mut self, budget: usize) -> usize {
-        if self.done.get() || !self.ready || self.stop.load(Ordering::Relaxed) {
+        if self.done.get() || self.stop.load(Ordering::Relaxed) {
+            return 0;
+        }
+        if !self.ready && !self.input.tick(std::time::Instant::now()) {
             return 0;
         }
         let Some(claim) = self.producer.try_claim(self.batch.min(budget).max(1)) else {

@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::{Cursor, Stage};
 use crate::counters::{Counter, Counters};
 use crate::log::RateLimited;
+use crate::matcher::Matcher;
 use crate::plugin::{Event, Output};
 
 /// Everything an output stage needs from the pipeline besides its plugin.
@@ -14,6 +15,8 @@ pub(crate) struct OutputWiring {
     pub(crate) name: String,
     pub(crate) cursor: Cursor,
     pub(crate) bit: usize,
+    /// The output's `message_matcher`, ANDed with its bit.
+    pub(crate) matcher: Option<Matcher>,
 }
 
 /// Counters of one output.
@@ -29,6 +32,7 @@ pub(crate) struct OutputStage<O> {
     name: String,
     cursor: Cursor,
     bit: usize,
+    matcher: Option<Matcher>,
     output: O,
     /// Delivered but not yet committed.
     pending: u64,
@@ -55,6 +59,7 @@ impl<O: Output> OutputStage<O> {
             name: wiring.name,
             cursor: wiring.cursor,
             bit: wiring.bit,
+            matcher: wiring.matcher,
             output,
             pending: 0,
             counters: c,
@@ -99,7 +104,12 @@ impl<O: Output> Stage for OutputStage<O> {
             // SAFETY: route released `s` and producers gate on our sequence, so the pack is
             // immutable until we release it; other outputs only read it too.
             let pack = unsafe { self.cursor.ring.get(s) };
-            if !pack.routed_to(self.bit) {
+            if !pack.routed_to(self.bit)
+                || self
+                    .matcher
+                    .as_ref()
+                    .is_some_and(|m| !m.matches(&pack.message))
+            {
                 continue;
             }
             routed += 1;

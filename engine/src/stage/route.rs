@@ -2,21 +2,27 @@
 //! the chain's filters (Heka's router plus filter chains).
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use rustc_hash::FxBuildHasher;
 
-use super::{Cursor, Stage};
+use super::{Cursor, DoneFlag, Stage};
+use crate::clock::now_ns;
 use crate::counters::Counter;
+use crate::generator::Generator;
+use crate::matcher::Matcher;
 use crate::pack::{PackState, PipelinePack};
 use crate::plugin::Filter;
 use crate::ring::RingBuffer;
+use crate::sequencer::{Producer, Published};
 
 /// `chain_of` value for a pack that has no chain (not decoded, or no chain matched).
 pub(crate) const NO_CHAIN: u16 = u16::MAX;
 
 /// One filter over a range of the ring: one dynamic call per chain per batch.
 pub(crate) trait FilterRange: Send {
-    /// Runs the filter on every still-decoded pack of `lo..=hi` whose chain is `chain`.
+    /// Runs the filter on every still-decoded pack of `lo..=hi` whose chain is `chain` and
+    /// that its matcher accepts.
     ///
     /// # Safety
     ///
@@ -28,12 +34,33 @@ pub(crate) trait FilterRange: Send {
         hi: i64,
         chain_of: &[u16],
         chain: u16,
+        generator: &mut Generator,
     );
+
+    /// Calls the filter's `tick` when its ticker is due.
+    fn tick(&mut self, now: Instant, now_ns: i64, generator: &mut Generator);
+
+    /// Sets the filter's `message_matcher` and `ticker_interval_secs`.
+    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>);
 }
 
 /// Wraps a concrete [`Filter`] as a [`FilterRange`].
 #[derive(Debug)]
-pub(crate) struct FilterLoop<F>(pub(crate) F);
+pub(crate) struct FilterLoop<F> {
+    pub(crate) filter: F,
+    matcher: Option<Matcher>,
+    ticker: Option<(Duration, Instant)>,
+}
+
+impl<F> FilterLoop<F> {
+    pub(crate) fn new(filter: F) -> Self {
+        FilterLoop {
+            filter,
+            matcher: None,
+            ticker: None,
+        }
+    }
+}
 
 impl<F: Filter> FilterRange for FilterLoop<F> {
     unsafe fn filter_range(
@@ -43,6 +70,7 @@ impl<F: Filter> FilterRange for FilterLoop<F> {
         hi: i64,
         chain_of: &[u16],
         chain: u16,
+        generator: &mut Generator,
     ) {
         for (i, s) in (lo..=hi).enumerate() {
             if chain_of[i] != chain {
@@ -50,10 +78,32 @@ impl<F: Filter> FilterRange for FilterLoop<F> {
             }
             // SAFETY: the caller owns `lo..=hi` as the route stage.
             let pack = unsafe { ring.get_mut(s) };
-            if pack.state == PackState::Decoded {
-                self.0.filter(pack);
+            if pack.state != PackState::Decoded
+                || self
+                    .matcher
+                    .as_ref()
+                    .is_some_and(|m| !m.matches(&pack.message))
+            {
+                continue;
+            }
+            generator.set_hops(pack.chain_count);
+            self.filter.filter(pack, generator);
+        }
+        generator.set_hops(0);
+    }
+
+    fn tick(&mut self, now: Instant, now_ns: i64, generator: &mut Generator) {
+        if let Some((interval, next)) = &mut self.ticker {
+            if now >= *next {
+                *next = now + *interval;
+                self.filter.tick(now_ns, generator);
             }
         }
+    }
+
+    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>) {
+        self.matcher = matcher;
+        self.ticker = ticker.map(|d| (d, Instant::now() + d));
     }
 }
 
@@ -66,6 +116,16 @@ pub(crate) struct RouteChain {
     pub(crate) filters: Vec<usize>,
 }
 
+/// The chains and how to pick one.
+#[derive(Debug)]
+pub(crate) struct Routing {
+    pub(crate) chains: Vec<RouteChain>,
+    /// Message type → chain index.
+    pub(crate) by_type: Vec<(String, u16)>,
+    /// The `default` chain, or `NO_CHAIN`.
+    pub(crate) default_chain: u16,
+}
+
 /// The route stage.
 pub(crate) struct RouteStage {
     cursor: Cursor,
@@ -74,9 +134,28 @@ pub(crate) struct RouteStage {
     default_chain: u16,
     filters: Vec<Box<dyn FilterRange>>,
     chain_of: Vec<u16>,
+    injection: Option<Injection>,
+    max_loops: u8,
     routed: Counter,
     blocked: Counter,
     unrouted: Counter,
+    loops_dropped: Counter,
+}
+
+/// The route stage's side as the message generator's producer (present when the config
+/// has filters).
+pub(crate) struct Injection {
+    pub(crate) generator: Generator,
+    pub(crate) producer: Producer,
+    /// What every producer published, to know when the ring is empty at shutdown.
+    pub(crate) published: Published,
+    /// The inputs' done flags: no injection can be triggered after they are all done and
+    /// the ring is drained.
+    pub(crate) inputs_done: Vec<DoneFlag>,
+    /// Set when the generator will publish nothing more (decode waits for it).
+    pub(crate) done: DoneFlag,
+    pub(crate) injected: Counter,
+    pub(crate) refused: Counter,
 }
 
 impl std::fmt::Debug for RouteStage {
@@ -88,30 +167,86 @@ impl std::fmt::Debug for RouteStage {
 }
 
 impl RouteStage {
-    /// `by_type` maps message types to chain indices; `default_chain` is `NO_CHAIN` when
-    /// there is no `default` chain.
     pub(crate) fn new(
         cursor: Cursor,
-        chains: Vec<RouteChain>,
-        by_type: Vec<(String, u16)>,
-        default_chain: u16,
+        routing: Routing,
         filters: Vec<Box<dyn FilterRange>>,
+        injection: Option<Injection>,
+        max_loops: u8,
         budget: usize,
         counters: &crate::counters::Counters,
     ) -> Self {
         RouteStage {
             cursor,
-            chains,
-            by_type: by_type
+            chains: routing.chains,
+            by_type: routing
+                .by_type
                 .into_iter()
                 .map(|(t, c)| (t.into_boxed_str(), c))
                 .collect(),
-            default_chain,
+            default_chain: routing.default_chain,
             filters,
             chain_of: Vec::with_capacity(budget),
+            injection,
+            max_loops,
             routed: counters.get("route", "routed"),
             blocked: counters.get("route", "blocked"),
             unrouted: counters.get("route", "unrouted"),
+            loops_dropped: counters.get("route", "loops_dropped"),
+        }
+    }
+
+    /// Publishes pending injections into the ring as decoded packs; never waits.
+    fn publish_injections(&mut self, budget: usize) -> usize {
+        let Some(inj) = &mut self.injection else {
+            return 0;
+        };
+        let mut published = 0;
+        while inj.generator.pending() > 0 && published < budget {
+            let want = inj.generator.pending().min(budget - published);
+            let Some(claim) = inj.producer.try_claim(want) else {
+                break; // the ring is full: try again on the next poll
+            };
+            let now = now_ns();
+            for i in 0..claim.len {
+                // SAFETY: the claimed range is ours until published below.
+                let pack = unsafe { self.cursor.ring.get_mut(claim.lo + i as i64) };
+                pack.reset();
+                pack.recv_time = now;
+                match inj.generator.front() {
+                    Some((msg, hops)) => {
+                        pack.message.copy_from(msg);
+                        pack.chain_count = hops;
+                        pack.state = PackState::Decoded;
+                        inj.generator.pop_front();
+                    }
+                    None => pack.state = PackState::Skip,
+                }
+            }
+            inj.producer.publish(claim, claim.len);
+            published += claim.len;
+        }
+        // Counted when injected (every injection is published before the generator is
+        // done, so at stop `injected` equals what was published).
+        inj.injected.add(inj.generator.injected);
+        inj.refused.add(inj.generator.refused);
+        inj.generator.injected = 0;
+        inj.generator.refused = 0;
+        published
+    }
+
+    /// Runs due filter ticks (they may inject).
+    fn tick(&mut self) {
+        let Some(inj) = &mut self.injection else {
+            return;
+        };
+        if inj.done.get() {
+            return;
+        }
+        let now = Instant::now();
+        let wall = now_ns();
+        for f in &mut self.filters {
+            f.tick(now, wall, &mut inj.generator);
         }
     }
 
@@ -133,14 +268,19 @@ impl Stage for RouteStage {
     }
 
     fn poll(&mut self, budget: usize) -> usize {
+        self.tick();
+        let injected = self.publish_injections(budget);
         let Some((lo, hi)) = self.cursor.next_batch(budget) else {
-            return 0;
+            return injected;
         };
         let ring = &*self.cursor.ring;
         self.chain_of.clear();
         for s in lo..=hi {
             // SAFETY: route owns `lo..=hi`: decode released it, outputs wait on our sequence.
             let pack = unsafe { ring.get_mut(s) };
+            if pack.state == PackState::Decoded && pack.chain_count > self.max_loops {
+                pack.state = PackState::LoopDropped;
+            }
             let chain = if pack.state == PackState::Decoded {
                 self.chain_for(&pack.message.msg_type)
             } else {
@@ -149,13 +289,24 @@ impl Stage for RouteStage {
             pack.outputs = self.chains.get(chain as usize).map_or(0, |c| c.outputs);
             self.chain_of.push(chain);
         }
-        for (ci, chain) in self.chains.iter().enumerate() {
-            for &f in &chain.filters {
-                // SAFETY: as above.
-                unsafe { self.filters[f].filter_range(ring, lo, hi, &self.chain_of, ci as u16) };
+        if let Some(inj) = &mut self.injection {
+            for (ci, chain) in self.chains.iter().enumerate() {
+                for &f in &chain.filters {
+                    // SAFETY: as above.
+                    unsafe {
+                        self.filters[f].filter_range(
+                            ring,
+                            lo,
+                            hi,
+                            &self.chain_of,
+                            ci as u16,
+                            &mut inj.generator,
+                        )
+                    };
+                }
             }
         }
-        let (mut routed, mut blocked, mut unrouted) = (0, 0, 0);
+        let (mut routed, mut blocked, mut unrouted, mut looped) = (0, 0, 0, 0);
         for s in lo..=hi {
             // SAFETY: as above.
             let pack = unsafe { ring.get(s) };
@@ -163,6 +314,7 @@ impl Stage for RouteStage {
                 PackState::Decoded if pack.outputs != 0 => routed += 1,
                 PackState::Decoded => unrouted += 1,
                 PackState::Blocked => blocked += 1,
+                PackState::LoopDropped => looped += 1,
                 _ => {}
             }
         }
@@ -170,10 +322,25 @@ impl Stage for RouteStage {
         self.routed.add(routed);
         self.blocked.add(blocked);
         self.unrouted.add(unrouted);
-        (hi - lo + 1) as usize
+        self.loops_dropped.add(looped);
+        (hi - lo + 1) as usize + injected
     }
 
     fn finish(&mut self) -> bool {
+        if let Some(inj) = &mut self.injection {
+            inj.injected
+                .add(std::mem::take(&mut inj.generator.injected));
+            inj.refused.add(std::mem::take(&mut inj.generator.refused));
+            // The generator is done once the inputs are, nothing is pending, and every
+            // published pack has been routed (so no filter call can inject any more).
+            if !inj.done.get()
+                && inj.inputs_done.iter().all(DoneFlag::get)
+                && inj.generator.pending() == 0
+                && inj.published.highest(self.cursor.next) < self.cursor.next
+            {
+                inj.done.set();
+            }
+        }
         if !self.cursor.done.get() && self.cursor.drained() {
             self.cursor.done.set();
         }
