@@ -21,6 +21,7 @@ static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     static IGNORED: Cell<bool> = const { Cell::new(false) };
+    static MINE: Cell<u64> = const { Cell::new(0) };
 }
 
 /// The system allocator, counting allocations and reallocations made by every thread that
@@ -29,6 +30,8 @@ thread_local! {
 pub struct CountingAllocator;
 
 fn count() {
+    // `try_with`: a thread being torn down has no thread-locals left; skip it.
+    MINE.try_with(|c| c.set(c.get() + 1)).unwrap_or(());
     if !IGNORED.try_with(Cell::get).unwrap_or(true) {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     }
@@ -66,6 +69,12 @@ unsafe impl GlobalAlloc for CountingAllocator {
 /// observed to finish their work through other synchronisation).
 pub fn allocations() -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// Allocations made by the calling thread so far (whether or not it is ignored): exact for
+/// work done on the test's own thread, whatever the harness's threads do meanwhile.
+pub fn thread_allocations() -> u64 {
+    MINE.try_with(Cell::get).unwrap_or(0)
 }
 
 /// Stops counting the calling thread's allocations (e.g. the test thread itself).

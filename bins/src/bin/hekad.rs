@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use engine::config::{Config, DEFAULT_CONFIG};
 use engine::Registry;
-use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
 #[derive(Debug, Parser)]
@@ -125,7 +125,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         });
     eprintln!("hekad {} starting with {source}", env!("CARGO_PKG_VERSION"));
     let mut signals =
-        Signals::new([SIGINT, SIGTERM, SIGUSR1]).context("installing signal handlers")?;
+        Signals::new([SIGINT, SIGTERM, SIGUSR1, SIGHUP]).context("installing signal handlers")?;
     let pipeline = engine::run_with(&registry(), &config)?;
     eprint!("{}", pipeline.plan());
     eprintln!("hekad: running; SIGINT/SIGTERM stop, SIGUSR1 prints counts");
@@ -135,6 +135,10 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         for sig in signals.pending() {
             match sig {
                 SIGUSR1 => eprint!("hekad: {}", pipeline.report()),
+                // Caught so that a `kill -HUP` meant as a reload does not end the process.
+                SIGHUP => eprintln!(
+                    "hekad: warning: SIGHUP: config reload is not supported yet; still running"
+                ),
                 _ if stopping.is_some() => {
                     eprint!("hekad: second signal: forced exit; {}", pipeline.report());
                     return Ok(ExitCode::FAILURE);
