@@ -208,3 +208,22 @@ fn max_connections_refuses_extra_and_idle_ones_are_closed() {
     assert_eq!(report.value("tcp", "idle_closed"), 1, "{report}");
     assert!(seqs_in(&dir.path().join("out.log")).contains(&1000));
 }
+
+#[test]
+fn an_idle_connection_is_closed_even_when_nothing_else_happens() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(dir.path(), &config(r#", "idle_timeout_secs": 1"#));
+    let addr = input_addr(&p, "tcp");
+    let routed = p.counters().get("out", "routed");
+    let mut a = connect(addr);
+    send_frames(&mut a, 0..1);
+    assert_eq!(wait_for(&routed, 1, Duration::from_secs(10)), 1);
+    // No other connection, no data: only the input's tick can notice.
+    assert!(
+        closed_by_server(&mut a, Duration::from_secs(10)),
+        "idle connection closed"
+    );
+    p.stop();
+    let report = p.wait();
+    assert_eq!(report.value("tcp", "idle_closed"), 1, "{report}");
+}

@@ -12,9 +12,10 @@
 //! Bad framing (a stream not starting with `0x1E`, a bad header, a message longer than
 //! `max_message_size`) cannot be resynchronised: the connection is closed and counted as
 //! `framing_errors`. A connection over `max_connections` is accepted and closed at once
-//! (`refused`); one silent for `idle_timeout_secs` is closed (`idle_closed`) when the input
-//! next wakes, which it does for any connection's data or a new connection, so a full input
-//! frees idle slots before it refuses anyone. A connection closed by its peer in the middle
+//! (`refused`); one silent for `idle_timeout_secs` is closed (`idle_closed`) by the input's
+//! tick, which the engine calls at least every `engine.read_timeout_ms` even when nothing is
+//! readable, and again before each fill, so a full input frees idle slots before it refuses
+//! anyone. A connection closed by its peer in the middle
 //! of a frame loses that frame (`truncated`): Heka framing has no acknowledgements. A frame
 //! must fit a pack (`max_message_size` bytes, header included, as a UDP frame must); a
 //! longer one is skipped and counted (`oversized`), and the stream goes on.
@@ -310,6 +311,11 @@ impl Input for Tcp {
         }
         self.registry = Some(registry.try_clone()?);
         Ok(())
+    }
+
+    fn tick(&mut self, now: Instant) -> bool {
+        self.sweep(now);
+        false
     }
 
     fn ready(&mut self, token: mio::Token) {
