@@ -70,6 +70,19 @@ impl Generator {
         self.free.push(holder.message);
     }
 
+    /// The injected messages not yet published into the ring, oldest first (for tests of
+    /// filters, which have no ring to look at).
+    pub fn pending_messages(&self) -> impl Iterator<Item = &Message> {
+        self.pending.iter().map(|h| &h.message)
+    }
+
+    /// Publishes nothing and frees every pending injection (for tests of filters).
+    pub fn discard_pending(&mut self) {
+        while self.pending() > 0 {
+            self.pop_front();
+        }
+    }
+
     pub(crate) fn set_hops(&mut self, hops: u8) {
         self.current_hops = hops;
     }

@@ -58,6 +58,6 @@ pub use queue::{queue, QueueConsumer, QueueProducer};
 pub use registry::Registry;
 pub use report::Report;
 pub use runner::{
-    runner, BatchRole, BatchRunner, BatchWriter, DataRecycler, IntoRunner, OutData, Writer,
-    WriterRole, WriterRunner,
+    filter_runner, runner, BatchRole, BatchRunner, BatchWriter, DataRecycler, FilterRunner,
+    IntoRunner, OutData, Writer, WriterRole, WriterRunner, FILTER_RUNNER_TICKER,
 };

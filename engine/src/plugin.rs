@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -86,7 +86,10 @@ pub trait Input: Send + 'static {
         false
     }
 
-    /// Stops reading; called once, before the pipeline drains.
+    /// Stops reading; called once, before the pipeline drains. If [`Input::tick`] returns
+    /// `true` right after, `fill` is called (with `tick` re-checked between calls) until it
+    /// returns [`Fill::Drained`], so what stopping produced (statsd's final flush) is
+    /// published before the input is done.
     fn stop(&mut self) {}
 }
 
@@ -111,6 +114,12 @@ pub trait Filter: Send + 'static {
     /// Called every `ticker_interval_secs` (when configured) with the wall-clock time in ns
     /// since the Unix epoch, e.g. to inject a roll-up.
     fn tick(&mut self, _now_ns: i64, _generator: &mut Generator) {}
+
+    /// The ticker to use when the config sets no `ticker_interval_secs`; `None` (the
+    /// default): no ticks. A filter that needs ticks (CountFilter) names its default here.
+    fn default_ticker(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// Delivers messages to the outside world (Heka's `Output.Deliver`), on its own consumer.

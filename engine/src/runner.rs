@@ -9,6 +9,10 @@ use crate::error::WriteError;
 use crate::pack::PipelinePack;
 use crate::plugin::{Event, Output};
 
+mod filter;
+
+pub use filter::{filter_runner, FilterRunner, FILTER_RUNNER_TICKER};
+
 /// Makes, zeroes and fills the data a writer sends (Heka's `DataRecycler`). `Sync`: it is
 /// used where packs are prepared, which may be another thread than the writer's.
 pub trait DataRecycler: Send + Sync + 'static {
@@ -221,11 +225,11 @@ impl<W: BatchWriter> Output for BatchRunner<W> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[derive(Debug)]
-    struct Payloads;
+    pub(super) struct Payloads;
     impl DataRecycler for Payloads {
         type OutData = String;
         fn make_out_data(&self) -> String {
@@ -241,9 +245,9 @@ mod tests {
     }
 
     #[derive(Debug, Default)]
-    struct Collect {
-        batch: Vec<String>,
-        committed: Vec<String>,
+    pub(super) struct Collect {
+        pub(super) batch: Vec<String>,
+        pub(super) committed: Vec<String>,
     }
     impl BatchWriter for Collect {
         type Recycler = Payloads;

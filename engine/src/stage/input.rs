@@ -23,6 +23,10 @@ pub(crate) struct InputStage {
     ready: bool,
     backlogged: bool,
     stop: Arc<AtomicBool>,
+    /// `Input::stop` was called.
+    stopped: bool,
+    /// After `stop`, the input has more to publish (a final flush): fill until drained.
+    final_fill: bool,
     done: DoneFlag,
     accepted: Counter,
     errors: Counter,
@@ -61,7 +65,21 @@ impl InputStage {
             ready: true,
             backlogged: false,
             stop,
+            stopped: false,
+            final_fill: false,
             done,
+        }
+    }
+}
+
+impl InputStage {
+    /// Calls `Input::stop` once, and asks the input whether stopping left something to
+    /// publish (see [`Input::stop`]).
+    fn stop_input(&mut self) {
+        if !self.stopped {
+            self.stopped = true;
+            self.input.stop();
+            self.final_fill = self.input.tick(std::time::Instant::now());
         }
     }
 }
@@ -72,10 +90,15 @@ impl Stage for InputStage {
     }
 
     fn poll(&mut self, budget: usize) -> usize {
-        if self.done.get() || self.stop.load(Ordering::Relaxed) {
+        if self.done.get() {
             return 0;
         }
-        if !self.ready && !self.input.tick(std::time::Instant::now()) {
+        if self.stop.load(Ordering::Relaxed) {
+            self.stop_input();
+            if !self.final_fill {
+                return 0;
+            }
+        } else if !self.ready && !self.input.tick(std::time::Instant::now()) {
             return 0;
         }
         let Some(claim) = self.producer.try_claim(self.batch.min(budget).max(1)) else {
@@ -111,6 +134,10 @@ impl Stage for InputStage {
         };
         self.producer.publish(claim, used);
         self.accepted.add(accepted);
+        if self.stopped {
+            self.final_fill =
+                matches!(result, Ok(Fill::More)) && self.input.tick(std::time::Instant::now());
+        }
         match result {
             Ok(Fill::More) => {}
             Ok(Fill::Drained) => self.ready = false,
@@ -127,8 +154,10 @@ impl Stage for InputStage {
 
     fn finish(&mut self) -> bool {
         if !self.done.get() && self.stop.load(Ordering::Relaxed) {
-            self.input.stop();
-            self.done.set();
+            self.stop_input();
+            if !self.final_fill {
+                self.done.set();
+            }
         }
         self.done.get()
     }

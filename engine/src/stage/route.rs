@@ -103,6 +103,7 @@ impl<F: Filter> FilterRange for FilterLoop<F> {
 
     fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>) {
         self.matcher = matcher;
+        let ticker = ticker.or_else(|| self.filter.default_ticker());
         self.ticker = ticker.map(|d| (d, Instant::now() + d));
     }
 }
