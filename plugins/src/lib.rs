@@ -1,5 +1,5 @@
-//! hekad's built-in plugins: inputs, decoders, outputs, and the encoders outputs use to
-//! write messages. [`register_all`] registers every one of them under its Heka name.
+//! hekad's built-in plugins: inputs, decoders, filters, outputs, and the encoders outputs
+//! use to write messages. [`register_all`] registers every one of them under its Heka name.
 //!
 //! The JSON wire format (metlog-py / Heka JSON) in both directions:
 //!
@@ -25,6 +25,7 @@
 
 pub mod decoders;
 pub mod encoders;
+pub mod filters;
 pub mod framing;
 pub mod inputs;
 pub mod outputs;

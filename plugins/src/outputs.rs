@@ -2,6 +2,8 @@
 
 pub mod counter;
 pub mod file;
+pub mod log;
 
 pub use counter::{Counter, CounterOutputConfig};
 pub use file::{FileOutputConfig, FileWriter, Format, Perm};
+pub use log::{Log, LogFormat, LogOutputConfig};

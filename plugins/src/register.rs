@@ -3,8 +3,9 @@
 use engine::Registry;
 
 use crate::decoders::{JsonDecoderConfig, MsgPackDecoderConfig, ProtobufDecoderConfig};
+use crate::filters::{CountFilterConfig, HeartbeatFilterConfig};
 use crate::inputs::{TcpInputConfig, UdpInputConfig};
-use crate::outputs::{CounterOutputConfig, FileOutputConfig};
+use crate::outputs::{CounterOutputConfig, FileOutputConfig, LogOutputConfig};
 
 /// Registers every built-in plugin type under its Heka name.
 pub fn register_all(registry: &mut Registry) {
@@ -13,6 +14,9 @@ pub fn register_all(registry: &mut Registry) {
     registry.decoder::<JsonDecoderConfig>("JsonDecoder");
     registry.decoder::<MsgPackDecoderConfig>("MsgPackDecoder");
     registry.decoder::<ProtobufDecoderConfig>("ProtobufDecoder");
+    registry.filter::<CountFilterConfig>("CountFilter");
+    registry.filter::<HeartbeatFilterConfig>("HeartbeatFilter");
     registry.output::<FileOutputConfig>("FileOutput");
     registry.output::<CounterOutputConfig>("CounterOutput");
+    registry.output::<LogOutputConfig>("LogOutput");
 }
