@@ -1,6 +1,6 @@
 //! Safe wrappers over the OS calls the hot path needs that std and mio do not offer:
-//! `recvmmsg` straight into ring slots, `SO_RXQ_OVFL` drop counts, forced receive buffers
-//! and CPU affinity masks. Linux only.
+//! `recvmmsg` straight into ring slots, the kernel's drop count (`SO_MEMINFO`), forced
+//! receive buffers and CPU affinity masks. Linux only.
 
 use std::io;
 use std::mem;
@@ -10,15 +10,11 @@ use std::ptr;
 use crate::batch::Batch;
 use crate::pack::PackState;
 
-/// Bytes of control-message space per datagram: room for one `SO_RXQ_OVFL` u32.
-const CTRL_WORDS: usize = 4;
-
-/// Reusable `recvmmsg` scratch: headers, iovecs and control buffers for up to `max`
-/// datagrams. Holds raw pointers only while [`RecvMmsg::recv`] runs.
+/// Reusable `recvmmsg` scratch: headers and iovecs for up to `max` datagrams. Holds raw
+/// pointers only while [`RecvMmsg::recv`] runs.
 pub struct RecvMmsg {
     hdrs: Vec<libc::mmsghdr>,
     iovs: Vec<libc::iovec>,
-    ctrl: Vec<[u64; CTRL_WORDS]>,
 }
 
 impl std::fmt::Debug for RecvMmsg {
@@ -40,8 +36,6 @@ pub struct Received {
     pub count: usize,
     /// Datagrams larger than a pack's buffer (marked `Skip`).
     pub truncated: usize,
-    /// The socket's cumulative kernel drop count, when the kernel reported it.
-    pub kernel_drops: Option<u32>,
 }
 
 impl RecvMmsg {
@@ -56,7 +50,6 @@ impl RecvMmsg {
         RecvMmsg {
             hdrs: vec![zero_hdr; max],
             iovs: vec![zero_iov; max],
-            ctrl: vec![[0; CTRL_WORDS]; max],
         }
     }
 
@@ -95,12 +88,12 @@ impl RecvMmsg {
             h.msg_hdr.msg_namelen = 0;
             h.msg_hdr.msg_iov = &mut self.iovs[i];
             h.msg_hdr.msg_iovlen = 1;
-            h.msg_hdr.msg_control = self.ctrl[i].as_mut_ptr().cast();
-            h.msg_hdr.msg_controllen = mem::size_of::<[u64; CTRL_WORDS]>() as _;
+            h.msg_hdr.msg_control = ptr::null_mut();
+            h.msg_hdr.msg_controllen = 0;
             h.msg_hdr.msg_flags = 0;
         }
         // SAFETY: `hdrs[..n]` point at `n` valid iovecs into live pack buffers of the given
-        // capacities and at our control buffers; the kernel writes only within them.
+        // capacities; the kernel writes only within them.
         let r = unsafe {
             libc::recvmmsg(
                 fd.as_raw_fd(),
@@ -131,36 +124,42 @@ impl RecvMmsg {
             // the buffer is a zero-filled mapping, so every byte up to capacity is initialized).
             unsafe { pack.msg_bytes.set_len(len) };
             pack.state = PackState::Raw;
-            if let Some(d) = rxq_ovfl(&h.msg_hdr) {
-                out.kernel_drops = Some(d);
-            }
         }
         batch.set_filled(start + count);
         Ok(out)
     }
 }
 
-/// The `SO_RXQ_OVFL` count in a received message's control data, if present.
-fn rxq_ovfl(hdr: &libc::msghdr) -> Option<u32> {
-    if hdr.msg_controllen == 0 {
-        return None;
+/// The socket's cumulative count of datagrams the kernel dropped (receive queue full, or
+/// memory pressure): `SO_MEMINFO`'s `SK_MEMINFO_DROPS`. One syscall: sample it per tick,
+/// not per datagram.
+///
+/// # Errors
+///
+/// The OS error.
+pub fn socket_drops(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    const SK_MEMINFO_VARS: usize = 9;
+    const SK_MEMINFO_DROPS: usize = 8;
+    let mut info = [0u32; SK_MEMINFO_VARS];
+    let mut len = mem::size_of_val(&info) as libc::socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into `info`, a live array of that size,
+    // and updates `len`.
+    let r = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_MEMINFO,
+            info.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
     }
-    // SAFETY: `hdr` was filled by recvmmsg; CMSG_FIRSTHDR/NXTHDR walk only within
-    // `msg_control[..msg_controllen]`, and we read a u32 only from a cmsg whose length says
-    // it carries one.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(hdr);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET
-                && (*c).cmsg_type == libc::SO_RXQ_OVFL
-                && (*c).cmsg_len as usize >= libc::CMSG_LEN(4) as usize
-            {
-                return Some(ptr::read_unaligned(libc::CMSG_DATA(c).cast::<u32>()));
-            }
-            c = libc::CMSG_NXTHDR(hdr, c);
-        }
+    if (len as usize) < (SK_MEMINFO_DROPS + 1) * mem::size_of::<u32>() {
+        return Err(io::Error::other("SO_MEMINFO too short for the drop count"));
     }
-    None
+    Ok(info[SK_MEMINFO_DROPS])
 }
 
 fn setsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32, v: i32) -> io::Result<()> {
@@ -179,15 +178,6 @@ fn setsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32, v: i32) -> io::Resul
     } else {
         Err(io::Error::last_os_error())
     }
-}
-
-/// Asks the kernel to report its per-socket drop count with every datagram.
-///
-/// # Errors
-///
-/// The OS error.
-pub fn enable_drop_count(fd: BorrowedFd<'_>) -> io::Result<()> {
-    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RXQ_OVFL, 1)
 }
 
 /// Sets the receive buffer to `bytes`: `SO_RCVBUFFORCE` (past `rmem_max`, needs

@@ -8,6 +8,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
 
 use engine::sys::{self, RecvMmsg};
 use engine::{
@@ -17,6 +18,12 @@ use serde::{Deserialize, Serialize};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::framing::RECORD_SEPARATOR;
+
+/// How often the kernel's drop count is read (and at stop).
+const DROP_SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// The longest a stopping input keeps reading what is queued on its socket.
+const FINAL_DRAIN: Duration = Duration::from_secs(1);
 
 const fn default_recv_buffer_bytes() -> usize {
     32 << 20
@@ -58,6 +65,9 @@ pub struct Udp {
     framed_decoder: Option<u8>,
     truncated: Counter,
     kernel_drops: Counter,
+    next_drop_sample: Instant,
+    /// Set by `stop`: read what the kernel already queued for us, until this deadline.
+    drain_until: Option<Instant>,
 }
 
 impl Udp {
@@ -86,8 +96,6 @@ impl PluginConfig for UdpInputConfig {
             .map_err(|e| BuildError::io(what("nonblocking"), e))?;
         let rcvbuf = sys::set_recv_buffer(&socket, self.recv_buffer_bytes)
             .map_err(|e| BuildError::io(what("receive buffer for"), e))?;
-        sys::enable_drop_count(socket.as_fd())
-            .map_err(|e| BuildError::io(what("SO_RXQ_OVFL on"), e))?;
         socket
             .bind(&addr.into())
             .map_err(|e| BuildError::io(what("bind"), e))?;
@@ -107,6 +115,8 @@ impl PluginConfig for UdpInputConfig {
             framed_decoder: ctx.decoder_index("ProtobufDecoder"),
             truncated: ctx.counter("truncated"),
             kernel_drops: ctx.counter("kernel_drops"),
+            next_drop_sample: Instant::now(),
+            drain_until: None,
         })
     }
 }
@@ -122,7 +132,34 @@ fn route_frames(batch: &mut Batch<'_>, packs: std::ops::Range<usize>, index: u8)
     }
 }
 
+impl Udp {
+    /// Reads the kernel's drop count for the socket into the `kernel_drops` counter.
+    fn sample_drops(&mut self) {
+        if let Ok(d) = sys::socket_drops(self.socket.as_fd()) {
+            self.kernel_drops.set(u64::from(d));
+        }
+    }
+}
+
 impl Input for Udp {
+    /// Samples the kernel's drop count every [`DROP_SAMPLE_EVERY`]: one `getsockopt`
+    /// per interval instead of a control message on every datagram.
+    fn tick(&mut self, now: Instant) -> bool {
+        if now >= self.next_drop_sample {
+            self.next_drop_sample = now + DROP_SAMPLE_EVERY;
+            self.sample_drops();
+        }
+        self.drain_until.is_some_and(|d| now < d)
+    }
+
+    /// A graceful stop delivers what the kernel already queued on the socket: the engine
+    /// keeps filling while `tick` says so, until the queue is empty (or, under a flood
+    /// that never pauses, for at most [`FINAL_DRAIN`]).
+    fn stop(&mut self) {
+        self.sample_drops();
+        self.drain_until = Some(Instant::now() + FINAL_DRAIN);
+    }
+
     fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
         registry.register(&mut self.socket, token, mio::Interest::READABLE)
     }
@@ -137,20 +174,18 @@ impl Input for Udp {
                     }
                     filled += r.count;
                     self.truncated.add(r.truncated as u64);
-                    if let Some(d) = r.kernel_drops {
-                        self.kernel_drops.set(u64::from(d));
-                    }
                     if filled == batch.len() {
                         return Ok(Fill::More);
                     }
-                    if r.count == 0 {
-                        return Ok(Fill::Drained);
-                    }
                     // A short read means the queue was empty at that moment; a datagram
                     // arriving after it raises a new (edge-triggered) event.
+                    self.drain_until = None;
                     return Ok(Fill::Drained);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Fill::Drained),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.drain_until = None;
+                    return Ok(Fill::Drained);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(RunError::Io(e)),
             }
