@@ -31,6 +31,7 @@ pub mod inputs;
 pub mod outputs;
 mod protobuf;
 mod register;
+pub mod statsd;
 #[cfg(test)]
 mod testing;
 
