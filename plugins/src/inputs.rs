@@ -1,7 +1,9 @@
 //! Built-in inputs.
 
+pub mod statsd;
 pub mod tcp;
 pub mod udp;
 
+pub use statsd::{StatsdUdp, StatsdUdpInputConfig};
 pub use tcp::{Tcp, TcpInputConfig};
 pub use udp::{Udp, UdpInputConfig};

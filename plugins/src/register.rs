@@ -4,13 +4,14 @@ use engine::Registry;
 
 use crate::decoders::{JsonDecoderConfig, MsgPackDecoderConfig, ProtobufDecoderConfig};
 use crate::filters::{CountFilterConfig, HeartbeatFilterConfig};
-use crate::inputs::{TcpInputConfig, UdpInputConfig};
+use crate::inputs::{StatsdUdpInputConfig, TcpInputConfig, UdpInputConfig};
 use crate::outputs::{CounterOutputConfig, FileOutputConfig, LogOutputConfig};
 
 /// Registers every built-in plugin type under its Heka name.
 pub fn register_all(registry: &mut Registry) {
     registry.input::<UdpInputConfig>("UdpInput");
     registry.input::<TcpInputConfig>("TcpInput");
+    registry.input::<StatsdUdpInputConfig>("StatsdUdpInput");
     registry.decoder::<JsonDecoderConfig>("JsonDecoder");
     registry.decoder::<MsgPackDecoderConfig>("MsgPackDecoder");
     registry.decoder::<ProtobufDecoderConfig>("ProtobufDecoder");
