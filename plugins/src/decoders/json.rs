@@ -31,7 +31,7 @@
 //! no field `representation`, so it stays empty.
 //!
 //! Errors are only: malformed JSON (trailing bytes other than whitespace included), invalid
-//! UTF-8 in a string, a top level that is not an object, nesting deeper than
+//! UTF-8 anywhere in the datagram (its offset is the first bad byte), a top level that is not an object, nesting deeper than
 //! [`MAX_DEPTH`], and more than [`engine::MAX_FIELDS`] fields.
 //!
 //! Decoding allocates nothing once the pack's buffers have seen a message of the size, and
@@ -144,7 +144,12 @@ impl Json {
         recv_time: i64,
     ) -> Result<Decoded, DecodeError> {
         msg.clear();
-        let mut r = Reader::new(bytes);
+        // One UTF-8 check for the whole datagram (a JSON text must be UTF-8): every string
+        // is then a slice of it, never validated again.
+        let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::InvalidUtf8 {
+            offset: e.valid_up_to(),
+        })?;
+        let mut r = Reader::new(text);
         match r.peek()? {
             b'{' => {}
             b'[' | b'"' | b't' | b'f' | b'n' | b'-' | b'0'..=b'9' => {

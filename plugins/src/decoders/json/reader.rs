@@ -1,8 +1,11 @@
 //! `Reader`: a cursor over JSON bytes that validates as it goes and never allocates.
 //!
-//! Strings are read in two steps: [`Reader::raw_string`] finds the closing quote and notes
-//! whether there are escapes, then [`RawStr::decode_into`] checks UTF-8, resolves escapes
-//! and writes into a [`Sink`] (a reused `String`, or [`Discard`] to only validate).
+//! The reader works on a `&str`: the decoder checks the whole datagram's UTF-8 once (one
+//! fast pass, as RFC 8259 requires of a JSON text), so a string body between two quotes is a
+//! `&str` slice with no further validation. Strings are read in two steps:
+//! [`Reader::raw_string`] finds the closing quote and notes whether there are escapes, then
+//! [`RawStr::decode_into`] resolves escapes and writes into a [`Sink`] (a reused `String`,
+//! or [`Discard`] to only check the escapes).
 
 use engine::DecodeError;
 
@@ -58,24 +61,25 @@ pub(super) struct RawStr<'a> {
     start: usize,
     /// The bytes between the quotes.
     pub(super) body: &'a [u8],
+    /// The same, as text.
+    text: &'a str,
     /// Whether `body` contains a backslash.
     pub(super) escaped: bool,
 }
 
 impl RawStr<'_> {
-    /// Checks UTF-8, resolves escapes and appends the text to `out`.
+    /// Resolves escapes and appends the text to `out`.
     ///
     /// # Errors
     ///
-    /// [`DecodeError::InvalidUtf8`] (offset of the opening quote) or
     /// [`DecodeError::Malformed`] at a bad escape or unpaired surrogate.
     pub(super) fn decode_into<S: Sink>(&self, out: &mut S) -> Result<(), DecodeError> {
-        let start = self.start;
-        let utf8 = |run| utf8_at(run, start);
+        // Runs end and start at backslashes and escapes, all ASCII: char boundaries.
+        let utf8 = |run: std::ops::Range<usize>| Ok::<_, DecodeError>(&self.text[run]);
         // Escapes only shrink text, so the raw length bounds the decoded length.
         out.reserve(self.body.len());
         if !self.escaped {
-            out.push_str(utf8(self.body)?);
+            out.push_str(self.text);
             return Ok(());
         }
         let b = self.body;
@@ -86,7 +90,7 @@ impl RawStr<'_> {
                 i += 1;
                 continue;
             }
-            out.push_str(utf8(&b[run..i])?);
+            out.push_str(utf8(run..i)?);
             let malformed = DecodeError::Malformed {
                 offset: self.start + 1 + i,
             };
@@ -112,13 +116,9 @@ impl RawStr<'_> {
             i += 2;
             run = i;
         }
-        out.push_str(utf8(&b[run..])?);
+        out.push_str(utf8(run..b.len())?);
         Ok(())
     }
-}
-
-fn utf8_at(run: &[u8], start: usize) -> Result<&str, DecodeError> {
-    std::str::from_utf8(run).map_err(|_| DecodeError::InvalidUtf8 { offset: start })
 }
 
 /// Decodes `\uXXXX` (or a `\uD8xx\uDCxx` surrogate pair) at the start of `b`; returns the
@@ -179,6 +179,7 @@ fn hex4(b: &[u8]) -> Option<u32> {
 /// A position in a JSON document. Every method skips leading whitespace first.
 #[derive(Debug)]
 pub(super) struct Reader<'a> {
+    text: &'a str,
     buf: &'a [u8],
     pos: usize,
 }
@@ -186,9 +187,13 @@ pub(super) struct Reader<'a> {
 const TRUNCATED: DecodeError = DecodeError::Truncated { needed: 0 };
 
 impl<'a> Reader<'a> {
-    /// A reader at the start of `buf`.
-    pub(super) fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
+    /// A reader at the start of `text`.
+    pub(super) fn new(text: &'a str) -> Self {
+        Reader {
+            text,
+            buf: text.as_bytes(),
+            pos: 0,
+        }
     }
 
     /// A [`DecodeError::Malformed`] at the current position.
@@ -298,6 +303,8 @@ impl<'a> Reader<'a> {
         Ok(RawStr {
             start,
             body: &b[start + 1..i],
+            // Both ends are quotes (ASCII), so char boundaries.
+            text: &self.text[start + 1..i],
             escaped,
         })
     }
@@ -342,9 +349,10 @@ impl<'a> Reader<'a> {
                 return Ok(Num::Int(v));
             }
         }
-        std::str::from_utf8(&self.buf[start..self.pos])
+        // A number's bytes are ASCII, so the slice is on char boundaries.
+        self.text[start..self.pos]
+            .parse()
             .ok()
-            .and_then(|s| s.parse().ok())
             .map(Num::Float)
             .ok_or(DecodeError::Malformed { offset: start })
     }
@@ -440,7 +448,7 @@ mod tests {
     use super::*;
 
     fn decode(json: &str) -> Result<String, DecodeError> {
-        let mut r = Reader::new(json.as_bytes());
+        let mut r = Reader::new(json);
         let mut out = String::new();
         r.string_into(&mut out)?;
         assert!(r.at_end(), "{json}");
@@ -482,23 +490,13 @@ mod tests {
             Err(DecodeError::Truncated { needed: 0 })
         );
         assert_eq!(decode("x"), m(0));
-        let mut r = Reader::new(b" \"a\xff\"");
-        assert_eq!(
-            r.string_into(&mut String::new()),
-            Err(DecodeError::InvalidUtf8 { offset: 1 })
-        );
-        let mut r = Reader::new(b"\"\\n\xc3\"");
-        assert_eq!(
-            r.string_into(&mut Discard),
-            Err(DecodeError::InvalidUtf8 { offset: 0 })
-        );
     }
 
     #[test]
     fn decoded_strings_never_outgrow_their_source() {
         let json = r#""\u00e9\n\uD83D\uDE00""#;
         let mut out = String::new();
-        Reader::new(json.as_bytes()).string_into(&mut out).unwrap();
+        Reader::new(json).string_into(&mut out).unwrap();
         assert!(out.capacity() <= json.len());
     }
 
@@ -560,7 +558,7 @@ mod tests {
             ("1e999", Num::Float(f64::INFINITY)),
         ];
         for (json, want) in cases {
-            let mut r = Reader::new(json.as_bytes());
+            let mut r = Reader::new(json);
             assert_eq!(r.number(), Ok(want), "{json}");
             assert!(r.at_end());
         }
@@ -574,13 +572,13 @@ mod tests {
             ("-x", m(1)),
             ("+1", m(0)),
         ] {
-            assert_eq!(Reader::new(json.as_bytes()).number(), want, "{json}");
+            assert_eq!(Reader::new(json).number(), want, "{json}");
         }
         for (json, want) in [("1.x", m(2)), (".5", m(0)), ("1ex", m(2))] {
-            assert_eq!(Reader::new(json.as_bytes()).number(), want, "{json}");
+            assert_eq!(Reader::new(json).number(), want, "{json}");
         }
         // A leading zero ends the number; the caller then finds a stray digit.
-        let mut r = Reader::new(b"01");
+        let mut r = Reader::new("01");
         assert_eq!(r.number(), Ok(Num::Int(0)));
         assert!(!r.at_end());
     }
@@ -588,17 +586,17 @@ mod tests {
     #[test]
     fn literals() {
         let t = Err(DecodeError::Truncated { needed: 0 });
-        assert_eq!(Reader::new(b" true").literal(), Ok(Some(true)));
-        assert_eq!(Reader::new(b"false").literal(), Ok(Some(false)));
-        assert_eq!(Reader::new(b"null").literal(), Ok(None));
-        assert_eq!(Reader::new(b"tru").literal(), t);
-        assert_eq!(Reader::new(b"nul").literal(), t);
+        assert_eq!(Reader::new(" true").literal(), Ok(Some(true)));
+        assert_eq!(Reader::new("false").literal(), Ok(Some(false)));
+        assert_eq!(Reader::new("null").literal(), Ok(None));
+        assert_eq!(Reader::new("tru").literal(), t);
+        assert_eq!(Reader::new("nul").literal(), t);
         assert_eq!(
-            Reader::new(b"").literal(),
+            Reader::new("").literal(),
             Err(DecodeError::Malformed { offset: 0 })
         );
         assert_eq!(
-            Reader::new(b"trux").literal(),
+            Reader::new("trux").literal(),
             Err(DecodeError::Malformed { offset: 0 })
         );
     }
@@ -607,7 +605,7 @@ mod tests {
     fn skip_validates_and_limits_depth() {
         let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
         let skip = |json: &str| {
-            let mut r = Reader::new(json.as_bytes());
+            let mut r = Reader::new(json);
             r.skip_value(0).map(|()| r.at_end())
         };
         assert_eq!(

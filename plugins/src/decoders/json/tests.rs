@@ -384,16 +384,17 @@ fn malformed_json() {
 
 #[test]
 fn invalid_utf8_in_strings() {
+    // The offset is the first byte that is not UTF-8.
     let cases: &[(&[u8], usize)] = &[
-        (b"{\"payload\":\"a\xffb\"}", 11),
-        (b"{\"payload\":\"\\n\xc3\"}", 11),
-        (b"{\"type\":\"\xed\xa0\x80\"}", 8),
-        (b"{\"k\xff\":1}", 1),
-        (b"{\"x\":[\"\xc0\xaf\"]}", 6),
-        (b"{\"timestamp\":\"2026-11-25T03:58:00\xffZ\"}", 13),
-        (b"{\"uuid\":\"\xff\"}", 8),
-        (b"{\"fields\":{\"\xfe\":1}}", 11),
-        (b"{\"fields\":{\"a\":[\"\xfe\"]}}", 16),
+        (b"{\"payload\":\"a\xffb\"}", 13),
+        (b"{\"payload\":\"\\n\xc3\"}", 14),
+        (b"{\"type\":\"\xed\xa0\x80\"}", 9),
+        (b"{\"k\xff\":1}", 3),
+        (b"{\"x\":[\"\xc0\xaf\"]}", 7),
+        (b"{\"timestamp\":\"2026-11-25T03:58:00\xffZ\"}", 33),
+        (b"{\"uuid\":\"\xff\"}", 9),
+        (b"{\"fields\":{\"\xfe\":1}}", 12),
+        (b"{\"fields\":{\"a\":[\"\xfe\"]}}", 17),
     ];
     for &(json, offset) in cases {
         let got = decode_bytes(json).map(|_| ());
@@ -404,8 +405,11 @@ fn invalid_utf8_in_strings() {
             json.escape_ascii()
         );
     }
-    // Bytes that are not UTF-8 outside strings are just malformed.
-    assert_eq!(decode_bytes(b"{\"a\":\xff}").map(|_| ()), Err(malformed(5)));
+    // Outside strings too: a JSON text must be UTF-8 as a whole.
+    assert_eq!(
+        decode_bytes(b"{\"a\":\xff}").map(|_| ()),
+        Err(DecodeError::InvalidUtf8 { offset: 5 })
+    );
 }
 
 /// `{"<key>": <n - 1 opens> 1 <n - 1 closes>}`: `n` levels, the top-level object included.
