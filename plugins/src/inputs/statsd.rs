@@ -32,6 +32,9 @@ pub mod writer;
 
 pub use writer::{StatsdRecycler, StatsdWriter, STATMETRIC_TYPE};
 
+/// The longest a stopping input keeps reading what is queued on its socket.
+const STOP_DRAIN: Duration = Duration::from_secs(1);
+
 /// Datagrams read per `fill` before yielding to the thread's other stages.
 const DATAGRAMS_PER_FILL: usize = 4096;
 
@@ -272,9 +275,11 @@ impl Input for StatsdUdp {
 
     fn stop(&mut self) {
         self.stopped = true;
-        // Whatever is still queued in the socket is read first, then flushed with the real
-        // time since the previous flush as its interval.
-        self.receive().unwrap_or(Fill::Drained);
+        // Whatever the kernel already queued is read first (for at most STOP_DRAIN, so a
+        // flood cannot hold the stop), then flushed with the real time since the previous
+        // flush as its interval.
+        let deadline = Instant::now() + STOP_DRAIN;
+        while matches!(self.receive(), Ok(Fill::More)) && Instant::now() < deadline {}
         if self.writer.pending().is_none() {
             self.writer.flush_elapsed();
             self.writer.commit().unwrap_or(());
