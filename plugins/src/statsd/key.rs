@@ -2,8 +2,6 @@
 //! `;tag=value`, then sanitized: each run of whitespace becomes `_`, `/` becomes `-`, and
 //! every character outside `[a-zA-Z0-9_.;=-]` is dropped.
 
-use std::borrow::Cow;
-
 use super::number::is_js_space;
 
 /// Whether a byte survives sanitizing unchanged.
@@ -32,26 +30,22 @@ pub(super) fn bucket_key<'a>(name: &'a [u8], tags: Option<&[u8]>, buf: &'a mut S
     s.push_bytes(name);
     for tag in tags.into_iter().flat_map(|t| t.split(|&b| b == b',')) {
         s.push(';');
-        let tag = String::from_utf8_lossy(tag);
-        let tag = replace_first(&tag, ';', '_');
-        let tag = replace_first(&tag, ':', '=');
-        tag.chars().for_each(|c| s.push(c));
+        // tag.replace(';', '_').replace(':', '='): JavaScript replaces the first one only.
+        // Neither replacement makes or moves the other's character, so one pass does both.
+        let (mut semicolon, mut colon) = (false, false);
+        s.push_bytes_with(tag, |c| match c {
+            ';' if !semicolon => {
+                semicolon = true;
+                '_'
+            }
+            ':' if !colon => {
+                colon = true;
+                '='
+            }
+            c => c,
+        });
     }
     buf
-}
-
-/// JavaScript's `str.replace(from, to)` with a one-character string: the first one only.
-fn replace_first(s: &str, from: char, to: char) -> Cow<'_, str> {
-    match s.find(from) {
-        None => Cow::Borrowed(s),
-        Some(i) => {
-            let mut owned = String::with_capacity(s.len());
-            owned.push_str(&s[..i]);
-            owned.push(to);
-            owned.push_str(&s[i + from.len_utf8()..]);
-            Cow::Owned(owned)
-        }
-    }
 }
 
 /// Sanitizes characters as they are pushed, keeping track of whitespace runs.
@@ -78,8 +72,13 @@ impl Sanitizer<'_> {
     }
 
     fn push_bytes(&mut self, bytes: &[u8]) {
+        self.push_bytes_with(bytes, |c| c);
+    }
+
+    /// Pushes the characters of `bytes`, each mapped by `map` first.
+    fn push_bytes_with(&mut self, bytes: &[u8], mut map: impl FnMut(char) -> char) {
         for chunk in bytes.utf8_chunks() {
-            chunk.valid().chars().for_each(|c| self.push(c));
+            chunk.valid().chars().for_each(|c| self.push(map(c)));
             if !chunk.invalid().is_empty() {
                 // U+FFFD: not whitespace, dropped.
                 self.push('\u{fffd}');
@@ -136,6 +135,7 @@ mod tests {
             (b"req", Some(b"a:b:c,x;y;z"), "req;a=bc;x_y;z"),
             (b"req", Some(b"a:b:c"), "req;a=bc"),
             (b"req", Some(b"flag"), "req;flag"),
+            (b"req", Some(b"a\xff;b:c"), "req;a_b=c"),
             (b"req", Some(b"a b:c/d"), "req;a_b=c-d"),
             (b"", None, ""),
         ];

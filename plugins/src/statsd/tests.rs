@@ -581,3 +581,9 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn aggregator_moves_to_the_input_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Aggregator>();
+}
