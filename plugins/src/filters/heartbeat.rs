@@ -11,7 +11,7 @@
 //! Messages whose type starts with `heka.` (alerts, counts) are not sources. At most
 //! `max_sources` sources are tracked; messages from further sources are counted in the
 //! filter's `untracked` counter and otherwise ignored. Looking up a known source allocates
-//! nothing. Silence is checked on the filter's ticks (the common key `ticker_interval_secs`,
+//! nothing. A source quiet for `forget_after_secs` (a day) is forgotten. Silence is checked on the filter's ticks (the common key `ticker_interval_secs`,
 //! 1 s when absent), so an alert comes at most one tick after the timeout.
 
 use std::collections::HashMap;
@@ -36,6 +36,10 @@ const fn default_max_sources() -> usize {
     10_000
 }
 
+const fn default_forget_after_secs() -> u64 {
+    86_400
+}
+
 /// Config of `HeartbeatFilter` (plus the common keys `message_matcher`,
 /// `ticker_interval_secs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +52,11 @@ pub struct HeartbeatFilterConfig {
     /// Most sources tracked; at least 1. Default 10,000.
     #[serde(default = "default_max_sources")]
     pub max_sources: usize,
+    /// Seconds after which a quiet source is forgotten (no alert when it returns; its
+    /// slot is free for another source), so sources that come and go cannot fill the map
+    /// for good. 0: never. Default 86,400 (a day).
+    #[serde(default = "default_forget_after_secs")]
+    pub forget_after_secs: u64,
 }
 
 impl Default for HeartbeatFilterConfig {
@@ -55,6 +64,7 @@ impl Default for HeartbeatFilterConfig {
         HeartbeatFilterConfig {
             timeout_secs: default_timeout_secs(),
             max_sources: default_max_sources(),
+            forget_after_secs: default_forget_after_secs(),
         }
     }
 }
@@ -76,6 +86,8 @@ pub struct Heartbeat {
     timeout_ns: i64,
     timeout_secs: u64,
     max_sources: usize,
+    /// Quiet sources silent for this long are dropped; `None`: never.
+    forget_after_ns: Option<i64>,
     /// Keyed by `logger` followed by `hostname` (split at `Source::split`).
     sources: HashMap<Box<str>, Source>,
     key: String,
@@ -98,6 +110,11 @@ impl PluginConfig for HeartbeatFilterConfig {
                 .saturating_mul(1_000_000_000),
             timeout_secs: self.timeout_secs,
             max_sources: self.max_sources,
+            forget_after_ns: (self.forget_after_secs > 0).then(|| {
+                i64::try_from(self.forget_after_secs)
+                    .unwrap_or(i64::MAX / 1_000_000_000)
+                    .saturating_mul(1_000_000_000)
+            }),
             sources: HashMap::new(),
             key: String::new(),
             untracked: ctx.counter("untracked"),
@@ -223,6 +240,10 @@ impl Filter for Heartbeat {
         }
         keys.clear();
         self.key = keys;
+        if let Some(forget) = self.forget_after_ns {
+            self.sources
+                .retain(|_, s| !s.quiet || now_ns.saturating_sub(s.last_seen_ns) < forget);
+        }
     }
 
     fn default_ticker(&self) -> Option<Duration> {
@@ -242,6 +263,7 @@ mod tests {
         HeartbeatFilterConfig {
             timeout_secs,
             max_sources,
+            forget_after_secs: 100,
         }
         .build(&BuildContext::standalone("hb"))
         .unwrap()
@@ -314,6 +336,25 @@ mod tests {
     }
 
     #[test]
+    fn long_quiet_sources_are_forgotten_and_free_their_slot() {
+        let mut f = heartbeat(1, 1);
+        let mut g = Generator::new(8);
+        send(&mut f, &mut g, "a", "h", 0);
+        f.tick(2 * SEC, &mut g);
+        assert_eq!(payloads(&mut g).len(), 1, "quiet");
+        send(&mut f, &mut g, "b", "h", 3 * SEC);
+        assert_eq!(f.untracked.get(), 1, "the map is full");
+        f.tick(100 * SEC, &mut g);
+        assert!(
+            f.sources.is_empty(),
+            "a after 100 s quiet, b after 97 s (quiet at 100 s)"
+        );
+        g.discard_pending();
+        send(&mut f, &mut g, "b", "h", 101 * SEC);
+        assert_eq!(f.sources.len(), 1);
+    }
+
+    #[test]
     fn logger_and_hostname_do_not_run_together() {
         let mut f = heartbeat(1, 10);
         let mut g = Generator::new(8);
@@ -333,7 +374,7 @@ mod tests {
         assert_eq!(t.timeout_secs, 3);
         assert!(HeartbeatFilterConfig {
             timeout_secs: 0,
-            max_sources: 1
+            ..HeartbeatFilterConfig::default()
         }
         .build(&BuildContext::standalone("h"))
         .is_err());
