@@ -3,6 +3,7 @@
 pub mod json;
 pub mod msgpack;
 pub mod protobuf;
+mod wire_key;
 
 pub use json::{Json, JsonDecoderConfig};
 pub use msgpack::{MsgPack, MsgPackDecoderConfig};

@@ -46,6 +46,8 @@ use engine::{BuildContext, BuildError, DecodeError, Decoded, Decoder, Message, P
 use engine::{PluginConfig, DEFAULT_SEVERITY};
 use serde::{Deserialize, Serialize};
 
+use super::wire_key::Key;
+
 use self::fields::Flattener;
 use self::reader::{Discard, Num, RawStr, Reader};
 use crate::encoders::{rfc3339, uuid};
@@ -90,41 +92,6 @@ pub struct Json {
     /// Holds an escaped `timestamp`, `uuid` or key while it is examined.
     scratch: String,
     fields: Flattener,
-}
-
-/// The top-level keys the decoder knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Key {
-    Type,
-    Timestamp,
-    Logger,
-    Severity,
-    Payload,
-    EnvVersion,
-    Pid,
-    Hostname,
-    Uuid,
-    Fields,
-    Unknown,
-}
-
-impl Key {
-    #[inline]
-    fn of(name: &[u8]) -> Key {
-        match name {
-            b"type" => Key::Type,
-            b"timestamp" => Key::Timestamp,
-            b"logger" => Key::Logger,
-            b"severity" => Key::Severity,
-            b"payload" => Key::Payload,
-            b"env_version" => Key::EnvVersion,
-            b"metlog_pid" | b"pid" => Key::Pid,
-            b"metlog_hostname" | b"hostname" => Key::Hostname,
-            b"uuid" => Key::Uuid,
-            b"fields" => Key::Fields,
-            _ => Key::Unknown,
-        }
-    }
 }
 
 impl Json {

@@ -37,6 +37,8 @@ use engine::{BuildContext, BuildError, DecodeError, Decoded, Decoder, Message, P
 use engine::{PluginConfig, DEFAULT_SEVERITY};
 use serde::{Deserialize, Serialize};
 
+use super::wire_key::Key;
+
 pub use self::reader::MAX_DEPTH;
 
 use self::fields::Flattener;
@@ -80,40 +82,6 @@ impl PluginConfig for MsgPackDecoderConfig {
 #[derive(Debug, Default)]
 pub struct MsgPack {
     fields: Flattener,
-}
-
-/// The top-level keys the decoder knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Key {
-    Type,
-    Timestamp,
-    Logger,
-    Severity,
-    Payload,
-    EnvVersion,
-    Pid,
-    Hostname,
-    Uuid,
-    Fields,
-    Unknown,
-}
-
-impl Key {
-    fn of(name: &[u8]) -> Key {
-        match name {
-            b"type" => Key::Type,
-            b"timestamp" => Key::Timestamp,
-            b"logger" => Key::Logger,
-            b"severity" => Key::Severity,
-            b"payload" => Key::Payload,
-            b"env_version" => Key::EnvVersion,
-            b"metlog_pid" | b"pid" => Key::Pid,
-            b"metlog_hostname" | b"hostname" => Key::Hostname,
-            b"uuid" => Key::Uuid,
-            b"fields" => Key::Fields,
-            _ => Key::Unknown,
-        }
-    }
 }
 
 impl MsgPack {
