@@ -88,8 +88,9 @@ pub enum BuildError {
     /// A value is out of range or inconsistent.
     #[error("{0}")]
     Invalid(String),
-    /// An OS resource could not be set up (bind, open, ...).
-    #[error("{what}: {source}")]
+    /// An OS resource could not be set up (bind, open, ...). Displays `what`; the OS error
+    /// is the `source` (`{:#}` in anyhow prints both).
+    #[error("{what}")]
     Io {
         /// What was being done, e.g. `bind 127.0.0.1:5565`.
         what: String,
@@ -123,8 +124,8 @@ pub enum StartError {
     /// The config is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    /// A plugin could not be built.
-    #[error("{name}: {source}")]
+    /// A plugin could not be built. Displays the plugin's name; the cause is the `source`.
+    #[error("{name}")]
     Build {
         /// The plugin's config name.
         name: String,
