@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh: hekad end to end over loopback UDP, pinned, at each offered rate; then (PEERS=1)
 # the peers side by side through ../shared/perf-peers/peers.sh. Writes
-# perf/results/<date>-<host>.md and prints the table.
+# perf/results/<date>-<host>.md (appending: several runs a day share the file) and prints
+# the table.
 #
 #   perf/run.sh                       # every scenario, default sizes and rates
 #   SCENARIOS=udp-json-file SIZES="100 200 500" RATES="400000 800000 max" perf/run.sh
@@ -120,7 +121,7 @@ result=$ROOT/perf/results/$(date +%Y-%m-%d)-$host.md
             done
         done
     done
-} | tee "$result"
+} | tee -a "$result"
 
 if [[ ${PEERS:-0} == 1 ]]; then
     log "peers: rsyslog, syslog-ng, nullsink and hekad through peers.sh"
