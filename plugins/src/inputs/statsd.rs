@@ -20,12 +20,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use engine::{
-    sys, Batch, BatchWriter, BuildContext, BuildError, Counter, DataRecycler, Fill, Input,
-    PackState, PipelinePack, PluginConfig, RunError,
+    Batch, BatchWriter, BuildContext, BuildError, Counter, DataRecycler, Fill, Input, PackState,
+    PipelinePack, PluginConfig, RunError,
 };
 use serde::{Deserialize, Serialize};
-use socket2::{Domain, Protocol, Socket, Type};
 
+use super::udp_socket::bind_udp;
 use crate::statsd::{Aggregator, AggregatorConfig};
 
 pub mod writer;
@@ -156,30 +156,12 @@ impl PluginConfig for StatsdUdpInputConfig {
             .unwrap_or_default()
             .as_secs() as i64;
         let aggregator = Aggregator::new(agg_config, start)?;
-        let addr: SocketAddr = self.address.parse().map_err(|e| {
-            BuildError::Invalid(format!("address {:?} is not host:port: {e}", self.address))
-        })?;
-        let what = |w: &str| format!("{w} {addr}");
-        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-            .map_err(|e| BuildError::io(what("socket for"), e))?;
-        socket
-            .set_nonblocking(true)
-            .map_err(|e| BuildError::io(what("nonblocking"), e))?;
-        sys::set_recv_buffer(&socket, self.recv_buffer_bytes)
-            .map_err(|e| BuildError::io(what("receive buffer for"), e))?;
-        socket
-            .bind(&addr.into())
-            .map_err(|e| BuildError::io(what("bind"), e))?;
-        let std_socket: std::net::UdpSocket = socket.into();
-        let local = std_socket
-            .local_addr()
-            .map_err(|e| BuildError::io(what("local address of"), e))?;
-        ctx.listening("udp", local);
+        let (socket, _) = bind_udp(ctx, &self.address, self.recv_buffer_bytes)?;
         let interval = Duration::from_secs(self.flush_interval_secs);
         let writer = StatsdWriter::new(aggregator, interval, ctx.name());
         let recycler = writer.recycler();
         Ok(StatsdUdp {
-            socket: mio::net::UdpSocket::from_std(std_socket),
+            socket,
             recv_buf: vec![0; 65_536],
             pack: PipelinePack::new(65_536),
             out: recycler.make_out_data(),

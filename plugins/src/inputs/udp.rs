@@ -15,8 +15,8 @@ use engine::{
     Batch, BuildContext, BuildError, Counter, Fill, Input, PackState, PluginConfig, RunError,
 };
 use serde::{Deserialize, Serialize};
-use socket2::{Domain, Protocol, Socket, Type};
 
+use super::udp_socket::bind_udp;
 use crate::framing::RECORD_SEPARATOR;
 
 /// How often the kernel's drop count is read (and at stop).
@@ -85,32 +85,14 @@ impl PluginConfig for UdpInputConfig {
     type Plugin = Udp;
 
     fn build(&self, ctx: &BuildContext) -> Result<Udp, BuildError> {
-        let addr: SocketAddr = self.address.parse().map_err(|e| {
-            BuildError::Invalid(format!("address {:?} is not host:port: {e}", self.address))
-        })?;
-        let what = |w: &str| format!("{w} {addr}");
-        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-            .map_err(|e| BuildError::io(what("socket for"), e))?;
-        socket
-            .set_nonblocking(true)
-            .map_err(|e| BuildError::io(what("nonblocking"), e))?;
-        let rcvbuf = sys::set_recv_buffer(&socket, self.recv_buffer_bytes)
-            .map_err(|e| BuildError::io(what("receive buffer for"), e))?;
-        socket
-            .bind(&addr.into())
-            .map_err(|e| BuildError::io(what("bind"), e))?;
-        let std_socket: std::net::UdpSocket = socket.into();
-        let local = std_socket
-            .local_addr()
-            .map_err(|e| BuildError::io(what("local address of"), e))?;
-        ctx.listening("udp", local);
+        let (socket, rcvbuf) = bind_udp(ctx, &self.address, self.recv_buffer_bytes)?;
         engine::log::info(format_args!(
             "{}: receive buffer {} KiB",
             ctx.name(),
             rcvbuf / 1024
         ));
         Ok(Udp {
-            socket: mio::net::UdpSocket::from_std(std_socket),
+            socket,
             recv: RecvMmsg::new(1024),
             framed_decoder: ctx.decoder_index("ProtobufDecoder"),
             truncated: ctx.counter("truncated"),

@@ -1,0 +1,42 @@
+//! Binding a UDP input's socket: parse, create non-blocking, size the receive buffer,
+//! bind, announce. Shared by UdpInput and StatsdUdpInput.
+
+use std::net::SocketAddr;
+
+use engine::sys;
+use engine::{BuildContext, BuildError};
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// A bound, non-blocking UDP socket on `address` with a receive buffer of
+/// `recv_buffer_bytes` (forced past `rmem_max` when permitted), announced as
+/// `listening <name> udp <addr>`. Returns the socket and the effective buffer size.
+///
+/// # Errors
+///
+/// A [`BuildError`] naming the step that failed and the address.
+pub(crate) fn bind_udp(
+    ctx: &BuildContext,
+    address: &str,
+    recv_buffer_bytes: usize,
+) -> Result<(mio::net::UdpSocket, usize), BuildError> {
+    let addr: SocketAddr = address
+        .parse()
+        .map_err(|e| BuildError::Invalid(format!("address {address:?} is not host:port: {e}")))?;
+    let what = |w: &str| format!("{w} {addr}");
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+        .map_err(|e| BuildError::io(what("socket for"), e))?;
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| BuildError::io(what("nonblocking"), e))?;
+    let rcvbuf = sys::set_recv_buffer(&socket, recv_buffer_bytes)
+        .map_err(|e| BuildError::io(what("receive buffer for"), e))?;
+    socket
+        .bind(&addr.into())
+        .map_err(|e| BuildError::io(what("bind"), e))?;
+    let std_socket: std::net::UdpSocket = socket.into();
+    let local = std_socket
+        .local_addr()
+        .map_err(|e| BuildError::io(what("local address of"), e))?;
+    ctx.listening("udp", local);
+    Ok((mio::net::UdpSocket::from_std(std_socket), rcvbuf))
+}
