@@ -11,12 +11,10 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use benches::NullOutputConfig;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use engine::config::Config;
-use engine::{
-    Batch, BuildContext, BuildError, Fill, Input, Output, PipelinePack, PluginConfig, Registry,
-    RunError, WriteError,
-};
+use engine::{Batch, BuildContext, BuildError, Fill, Input, PluginConfig, Registry, RunError};
 use serde::{Deserialize, Serialize};
 
 /// An input that fills every claimed pack with one pre-encoded message, forever.
@@ -49,26 +47,6 @@ impl Input for MemoryInput {
         }
         batch.set_filled(batch.len());
         Ok(Fill::More)
-    }
-}
-
-/// An output that does nothing with what it is given.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct NullOutputConfig {}
-
-struct NullOutput;
-
-impl PluginConfig for NullOutputConfig {
-    type Plugin = NullOutput;
-    fn build(&self, _ctx: &BuildContext) -> Result<NullOutput, BuildError> {
-        Ok(NullOutput)
-    }
-}
-
-impl Output for NullOutput {
-    fn deliver(&mut self, pack: &PipelinePack) -> Result<(), WriteError> {
-        std::hint::black_box(pack.message.payload.len());
-        Ok(())
     }
 }
 

@@ -8,11 +8,11 @@
 use std::io;
 use std::time::{Duration, Instant};
 
+use benches::NullOutputConfig;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use engine::config::Config;
 use engine::{
-    Batch, BuildContext, BuildError, Fill, Input, Output, PackState, PipelinePack, PluginConfig,
-    Registry, RunError, WriteError,
+    Batch, BuildContext, BuildError, Fill, Input, PackState, PluginConfig, Registry, RunError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -62,26 +62,6 @@ impl Input for TypedInput {
         }
         batch.set_filled(batch.len());
         Ok(Fill::More)
-    }
-}
-
-/// An output that does nothing with what it is given.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct NullOutputConfig {}
-
-struct NullOutput;
-
-impl PluginConfig for NullOutputConfig {
-    type Plugin = NullOutput;
-    fn build(&self, _ctx: &BuildContext) -> Result<NullOutput, BuildError> {
-        Ok(NullOutput)
-    }
-}
-
-impl Output for NullOutput {
-    fn deliver(&mut self, pack: &PipelinePack) -> Result<(), WriteError> {
-        std::hint::black_box(pack.message.payload.len());
-        Ok(())
     }
 }
 

@@ -24,3 +24,26 @@ pub fn json_message(seq: u64, size: usize) -> Vec<u8> {
     m.extend_from_slice(b"\"}");
     m
 }
+
+/// Config of the benches' `NullOutput` (registered by each bench under that name).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct NullOutputConfig {}
+
+/// An output that does nothing with what it is given (reads the payload length, so the
+/// pack is touched as a real output would).
+#[derive(Debug)]
+pub struct NullOutput;
+
+impl engine::PluginConfig for NullOutputConfig {
+    type Plugin = NullOutput;
+    fn build(&self, _ctx: &engine::BuildContext) -> Result<NullOutput, engine::BuildError> {
+        Ok(NullOutput)
+    }
+}
+
+impl engine::Output for NullOutput {
+    fn deliver(&mut self, pack: &engine::PipelinePack) -> Result<(), engine::WriteError> {
+        std::hint::black_box(pack.message.payload.len());
+        Ok(())
+    }
+}
