@@ -8,4 +8,6 @@ scenario=${1:?usage: ours.sh SCENARIO}
 dir=${WORKDIR:?}
 sed -e "s#@PORT@#${PORT:?}#g" -e "s#@OUT@#${OUT:-$dir/out.log}#g" -e "s#@DIR@#$dir#g" \
     "$ROOT/perf/scenarios/$scenario/hekad.json" >"$dir/hekad.json"
-exec "${HEKAD:-$ROOT/target/release/hekad}" --config "$dir/hekad.json"
+# HEKAD_ARGS: extra flags, e.g. HEKAD_ARGS="--pool-size 1024".
+# shellcheck disable=SC2086
+exec "${HEKAD:-$ROOT/target/release/hekad}" --config "$dir/hekad.json" ${HEKAD_ARGS:-}

@@ -19,6 +19,7 @@
 #   RCVBUF     net.core.rmem_max during the run (restored after) [67108864]
 #   PEERS      1 = also run peers.sh log with OURS_CMD=hekad     [0]
 #   SKB_DEFER  value for net.core.skb_defer_max during the run   [unchanged]
+#   HEKAD_ARGS extra hekad flags, e.g. "--pool-size 1024"       []
 #
 # Columns: offered rate, sent, written (lines in the file), loss %, kernel drops (hekad's
 # SO_RXQ_OVFL count), hekad CPU µs per written message (utime+stime over the run), peak
@@ -110,7 +111,7 @@ result=$ROOT/perf/results/$(date +%Y-%m-%d)-$host.md
     echo "- host: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
     echo "- pinning: generator (udpflood -g, GSO) on cpu$GEN_CPU, hekad on cpus $HEKAD_CPUS (taskset)"
     echo "- rmem_max $RCVBUF, skb_defer_max $(sysctl -n net.core.skb_defer_max 2>/dev/null || echo n/a)"
-    echo "- command: SCENARIOS=\"$SCENARIOS\" SIZES=\"$SIZES\" RATES=\"$RATES\" DUR=$DUR REPS=$REPS perf/run.sh"
+    echo "- command: HEKAD_ARGS=\"${HEKAD_ARGS:-}\" SCENARIOS=\"$SCENARIOS\" SIZES=\"$SIZES\" RATES=\"$RATES\" DUR=$DUR REPS=$REPS perf/run.sh"
     echo
     row scenario size offered sent written "loss %" kdrop "µs/msg" "RSS MiB"
     row --- --- --- --- --- --- --- --- ---
