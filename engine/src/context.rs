@@ -37,6 +37,7 @@ impl Globals {
 pub struct BuildContext {
     pub(crate) name: String,
     pub(crate) instance: usize,
+    pub(crate) instances: usize,
     pub(crate) config_dir: PathBuf,
     pub(crate) max_message_size: usize,
     pub(crate) pool_size: usize,
@@ -64,6 +65,7 @@ impl BuildContext {
         BuildContext {
             name: name.to_string(),
             instance: 0,
+            instances: 1,
             config_dir: PathBuf::from("."),
             max_message_size: crate::pack::MAX_MESSAGE_SIZE,
             pool_size: 1024,
@@ -82,6 +84,11 @@ impl BuildContext {
     /// Which instance this is, 0-based (inputs with `sockets: N` have N).
     pub fn instance(&self) -> usize {
         self.instance
+    }
+
+    /// How many instances of this section are built (`sockets: N` on inputs, else 1).
+    pub fn instances(&self) -> usize {
+        self.instances
     }
 
     /// The largest message a pack holds, in bytes.

@@ -77,3 +77,64 @@ fn chains_route_by_type_and_unmatched_types_are_counted() {
         "{b}"
     );
 }
+
+#[test]
+fn sockets_n_opens_n_reuseport_sockets_on_one_address_each_read_by_its_own_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 0 would give each socket its own port: pick a free one first.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let p = start(
+        dir.path(),
+        &format!(
+            r#"{{
+      "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:{port}", "sockets": 2}}],
+      "decoders": [{{"type": "JsonDecoder", "default": true}}],
+      "outputs":  [{{"name": "out", "type": "FileOutput", "path": "out.log", "flush_interval_ms": 50}}],
+      "chains":   {{"default": {{"outputs": ["out"]}}}}
+    }}"#
+        ),
+    );
+    assert_eq!(p.listeners().len(), 2, "two sockets announced");
+    assert!(p.listeners().iter().all(|l| l.address.port() == port));
+    assert!(p
+        .plan()
+        .threads
+        .iter()
+        .flat_map(|t| &t.stages)
+        .any(|s| s.name == "udp.1"));
+    // Many senders (source ports), so the flow hash uses both sockets.
+    let mut sent = 0u64;
+    for s in 0..16u64 {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        for i in 0..100 {
+            let seq = s * 100 + i;
+            let mut buf = Vec::new();
+            json_datagram(seq, &mut buf);
+            sock.send_to(&buf, ("127.0.0.1", port)).unwrap();
+            sent += 1;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let routed = p.counters().get("out", "routed");
+    assert_eq!(
+        tests::wait_for(&routed, sent, Duration::from_secs(20)),
+        sent
+    );
+    p.stop();
+    let report = p.wait();
+    assert!(report.balances(), "{report}");
+    let (a, b) = (
+        report.value("udp.0", "accepted"),
+        report.value("udp.1", "accepted"),
+    );
+    assert_eq!(a + b, sent, "{report}");
+    assert!(
+        a > 0 && b > 0,
+        "16 flows spread over both sockets: {a} + {b}"
+    );
+    assert_eq!(seqs_in(&dir.path().join("out.log")).len() as u64, sent);
+}

@@ -197,6 +197,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     let ctx_for = |s: &Section, instance: usize| BuildContext {
         name: s.name.clone(),
         instance,
+        instances: s.common.sockets.unwrap_or(1).max(1),
         config_dir: config.dir(),
         max_message_size: e.max_message_size,
         pool_size: pool,

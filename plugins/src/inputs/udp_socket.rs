@@ -1,5 +1,6 @@
 //! Binding a UDP input's socket: parse, create non-blocking, size the receive buffer,
-//! bind, announce. Shared by UdpInput and StatsdUdpInput.
+//! bind, announce. Shared by UdpInput and StatsdUdpInput. With `sockets: N` every
+//! instance sets `SO_REUSEPORT` and binds the same address.
 
 use std::net::SocketAddr;
 
@@ -28,6 +29,13 @@ pub(crate) fn bind_udp(
     socket
         .set_nonblocking(true)
         .map_err(|e| BuildError::io(what("nonblocking"), e))?;
+    if ctx.instances() > 1 {
+        // `sockets: N`: N sockets on one address, the kernel spreads datagrams over them
+        // by flow hash, each read by its own input stage.
+        socket
+            .set_reuse_port(true)
+            .map_err(|e| BuildError::io(what("SO_REUSEPORT on"), e))?;
+    }
     let rcvbuf = sys::set_recv_buffer(&socket, recv_buffer_bytes)
         .map_err(|e| BuildError::io(what("receive buffer for"), e))?;
     socket
