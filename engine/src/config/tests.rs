@@ -157,7 +157,7 @@ fn the_default_config_parses() {
 fn an_empty_config_is_all_defaults() {
     let c = parse("{}");
     assert!(c.inputs.is_empty() && c.chains.is_empty());
-    assert_eq!(c.engine.pool_size, 8192);
+    assert_eq!(c.engine.pool_size, 1024);
 }
 
 #[test]
