@@ -18,7 +18,11 @@ fn every_example_config_validates() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         seen += 1;
     }
-    assert!(seen >= 5, "found only {seen} example configs in {}", dir.display());
+    assert!(
+        seen >= 5,
+        "found only {seen} example configs in {}",
+        dir.display()
+    );
 }
 
 #[test]
