@@ -2,23 +2,11 @@
 //! LogOutput on stdout, CountFilter and HeartbeatFilter injections. Every wait is bounded.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tests::Hekad;
+use tests::{lines, wait_line, Hekad};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hekad");
-
-fn write_config(dir: &Path, body: &str) -> PathBuf {
-    let path = dir.join("hekad.json");
-    std::fs::write(&path, body).unwrap();
-    path
-}
-
-fn start(dir: &Path, body: &str) -> Hekad {
-    let config = write_config(dir, body);
-    Hekad::start(BIN, &["--config", config.to_str().unwrap()])
-}
 
 fn send(addr: SocketAddr, datagrams: &[String]) {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -34,43 +22,12 @@ fn json(msg_type: &str, severity: u8, payload: &str) -> String {
     )
 }
 
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// Waits at most `timeout` for a line of `path` containing `needle`.
-fn wait_line(path: &Path, needle: &str, timeout: Duration) -> Option<String> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(l) = lines(path).into_iter().find(|l| l.contains(needle)) {
-            return Some(l);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn stop(mut hekad: Hekad) -> Hekad {
-    hekad.signal("TERM");
-    let status = hekad
-        .wait_exit(Duration::from_secs(30))
-        .expect("hekad exits after SIGTERM");
-    let stderr = hekad.stderr().join("\n");
-    assert!(status.success(), "exit status {status}; stderr:\n{stderr}");
-    hekad
-}
-
 #[test]
 fn two_chains_and_a_matcher_gated_output_route_each_type_to_its_file_only() {
     let dir = tempfile::tempdir().unwrap();
     let hekad = {
-        let mut h = start(
+        let mut h = Hekad::start_with_config(
+            BIN,
             dir.path(),
             r#"{
   "inputs":   [{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}],
@@ -104,7 +61,7 @@ fn two_chains_and_a_matcher_gated_output_route_each_type_to_its_file_only() {
         }
         send(addr, &d);
         std::thread::sleep(Duration::from_millis(300));
-        stop(h)
+        h.stop_gracefully()
     };
     let a = lines(&dir.path().join("a.log"));
     let b = lines(&dir.path().join("b.log"));
@@ -135,7 +92,8 @@ fn two_chains_and_a_matcher_gated_output_route_each_type_to_its_file_only() {
 fn count_filter_counts_per_type_and_heartbeat_alerts_on_silence_and_return() {
     let dir = tempfile::tempdir().unwrap();
     let meta = dir.path().join("meta.log");
-    let mut h = start(
+    let mut h = Hekad::start_with_config(
+        BIN,
         dir.path(),
         r#"{
   "inputs":   [{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}],
@@ -172,7 +130,7 @@ fn count_filter_counts_per_type_and_heartbeat_alerts_on_silence_and_return() {
         "the returning message is counted in a later interval: {:?}",
         lines(&meta)
     );
-    h = stop(h);
+    h = h.stop_gracefully();
     // A count line is `<type> <n>`; an interval may split the burst, so sum them.
     let total = |t: &str| -> u64 {
         lines(&meta)

@@ -2,51 +2,12 @@
 //! package (`python3 -m pip install statsd`, done by `.ci/run`). Without it the tests fail
 //! and say so; they never skip. Every wait is bounded.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tests::Hekad;
+use tests::{lines, wait_line, Hekad};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hekad");
-
-fn start(dir: &Path, body: &str) -> Hekad {
-    let path: PathBuf = dir.join("hekad.json");
-    std::fs::write(&path, body).unwrap();
-    Hekad::start(BIN, &["--config", path.to_str().unwrap()])
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// Waits at most `timeout` for a line of `path` containing `needle`.
-fn wait_line(path: &Path, needle: &str, timeout: Duration) -> Option<String> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(l) = lines(path).into_iter().find(|l| l.contains(needle)) {
-            return Some(l);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn stop(mut hekad: Hekad) -> Hekad {
-    hekad.signal("TERM");
-    let status = hekad
-        .wait_exit(Duration::from_secs(30))
-        .expect("hekad exits after SIGTERM");
-    let stderr = hekad.stderr().join("\n");
-    assert!(status.success(), "exit status {status}; stderr:\n{stderr}");
-    hekad
-}
 
 /// The python `statsd` client, or a failure that says how to install it.
 fn python_statsd(port: u16, script: &str) {
@@ -102,11 +63,11 @@ fn statsd_config(flush_interval_secs: u64) -> String {
 fn statsd_from_a_real_client_becomes_a_statmetric_payload_at_the_final_flush() {
     let dir = tempfile::tempdir().unwrap();
     // An hour-long interval: the only flush is the one at SIGTERM, with the real interval.
-    let mut h = start(dir.path(), &statsd_config(3600));
+    let mut h = Hekad::start_with_config(BIN, dir.path(), &statsd_config(3600));
     let addr = h.udp_addr("statsd");
     python_statsd(addr.port(), STATSD_SCRIPT);
     std::thread::sleep(Duration::from_millis(300));
-    let h = stop(h);
+    let h = h.stop_gracefully();
     let stats = lines(&dir.path().join("stats.log"));
     let value = |key: &str| -> Option<String> {
         let l = stats.iter().find(|l| l.starts_with(&format!("{key} ")))?;
@@ -151,7 +112,7 @@ fn statsd_from_a_real_client_becomes_a_statmetric_payload_at_the_final_flush() {
 #[test]
 fn statsd_flushes_on_its_interval_while_running() {
     let dir = tempfile::tempdir().unwrap();
-    let mut h = start(dir.path(), &statsd_config(1));
+    let mut h = Hekad::start_with_config(BIN, dir.path(), &statsd_config(1));
     let addr = h.udp_addr("statsd");
     python_statsd(addr.port(), "c.incr('e2e.tick', 7)\n");
     let line = wait_line(
@@ -160,5 +121,5 @@ fn statsd_flushes_on_its_interval_while_running() {
         Duration::from_secs(10),
     );
     assert!(line.is_some(), "no flush within 10 s");
-    stop(h);
+    h.stop_gracefully();
 }

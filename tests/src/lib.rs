@@ -223,3 +223,47 @@ pub fn wait_for(counter: &engine::Counter, target: u64, timeout: Duration) -> u6
     }
     counter.get()
 }
+
+impl Hekad {
+    /// Writes `body` to `dir/hekad.json` and starts `bin` on it.
+    pub fn start_with_config(bin: impl AsRef<Path>, dir: &Path, body: &str) -> Hekad {
+        let path = dir.join("hekad.json");
+        std::fs::write(&path, body).expect("write config");
+        Hekad::start(bin, &["--config", path.to_str().expect("utf-8 temp path")])
+    }
+
+    /// Sends SIGTERM and asserts a clean exit within 30 s; returns the process for its
+    /// output.
+    pub fn stop_gracefully(mut self) -> Hekad {
+        self.signal("TERM");
+        let status = self
+            .wait_exit(Duration::from_secs(30))
+            .expect("hekad exits after SIGTERM");
+        let stderr = self.stderr().join("\n");
+        assert!(status.success(), "exit status {status}; stderr:\n{stderr}");
+        self
+    }
+}
+
+/// The lines of the file at `path` (none when it does not exist yet).
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Waits at most `timeout` for a line of `path` containing `needle`.
+pub fn wait_line(path: &Path, needle: &str, timeout: Duration) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(l) = lines(path).into_iter().find(|l| l.contains(needle)) {
+            return Some(l);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
