@@ -173,6 +173,27 @@ impl FieldValues {
         self.doubles.push(v);
     }
 
+    /// Appends an integer to a numeric field: as a Double when the field already holds
+    /// Doubles (a mixed list is a list of Doubles), else as an Integer.
+    pub fn push_number_int(&mut self, v: i64) {
+        if self.value_type == ValueType::Double && !self.doubles.is_empty() {
+            self.doubles.push(v as f64);
+        } else {
+            self.push_integer(v);
+        }
+    }
+
+    /// Appends a double to a numeric field, first turning Integers already there into
+    /// Doubles (in place, no scratch buffer).
+    pub fn push_number_float(&mut self, v: f64) {
+        if self.value_type == ValueType::Integer {
+            self.doubles.clear();
+            self.doubles.extend(self.integers.iter().map(|&i| i as f64));
+            self.integers.clear();
+        }
+        self.push_double(v);
+    }
+
     /// Appends a bool. Sets the type to Bool.
     pub fn push_bool(&mut self, v: bool) {
         self.value_type = ValueType::Bool;
@@ -390,6 +411,18 @@ mod tests {
             assert!(m.add_field().is_some());
         }
         assert!(m.add_field().is_none());
+    }
+
+    #[test]
+    fn mixed_numbers_become_doubles() {
+        let mut v = FieldValues::default();
+        v.push_number_int(1);
+        v.push_number_int(2);
+        assert_eq!(v.get(), Values::Integer(&[1, 2]));
+        v.push_number_float(2.5);
+        assert_eq!(v.get(), Values::Double(&[1.0, 2.0, 2.5]));
+        v.push_number_int(3);
+        assert_eq!(v.get(), Values::Double(&[1.0, 2.0, 2.5, 3.0]));
     }
 
     #[test]

@@ -8,17 +8,16 @@
 //!   drops the whole field, and an empty array adds no field;
 //! - a nested object flattens: `{"a": {"b": 1}}` is the field `a.b`.
 
-use engine::{DecodeError, Field, Message, ValueType, MAX_FIELDS};
+use engine::{DecodeError, Field, Message, ValueType};
 
 use super::reader::{Num, Reader};
+use crate::decoders::field_builder::{add, last};
 
 /// Reused buffers for flattening; grows only until it has seen the largest message.
 #[derive(Debug, Default)]
 pub(super) struct Flattener {
     /// The dotted name of the value being read.
     path: String,
-    /// Integers being promoted to doubles.
-    promoted: Vec<f64>,
 }
 
 impl Flattener {
@@ -130,7 +129,10 @@ impl Flattener {
                         let n = r.number()?;
                         let f = self.array_field(msg, added)?;
                         added = true;
-                        self.push_number(f, n);
+                        match n {
+                            Num::Int(i) => f.values.push_number_int(i),
+                            Num::Float(d) => f.values.push_number_float(d),
+                        }
                     }
                     _ => {
                         // A nested container or a second type: the field is dropped.
@@ -160,44 +162,4 @@ impl Flattener {
             add(msg, &self.path)
         }
     }
-
-    /// Appends `n` to a field that is empty, Integer or Double, promoting it to Double when
-    /// the two kinds mix.
-    fn push_number(&mut self, f: &mut Field, n: Num) {
-        let values = &mut f.values;
-        match (values.is_empty(), values.get(), n) {
-            (true, _, Num::Int(i)) | (false, engine::Values::Integer(_), Num::Int(i)) => {
-                values.push_integer(i);
-            }
-            (false, engine::Values::Integer(ints), Num::Float(d)) => {
-                self.promoted.clear();
-                self.promoted.extend(ints.iter().map(|&i| i as f64));
-                values.reset(ValueType::Double);
-                for &p in &self.promoted {
-                    values.push_double(p);
-                }
-                values.push_double(d);
-            }
-            (_, _, Num::Int(i)) => values.push_double(i as f64),
-            (_, _, Num::Float(d)) => values.push_double(d),
-        }
-    }
-}
-
-/// The field the current array is filling (the message's last).
-fn last(msg: &mut Message) -> Result<&mut Field, DecodeError> {
-    msg.fields
-        .as_mut_slice()
-        .last_mut()
-        .ok_or(DecodeError::Other("array field vanished"))
-}
-
-/// Adds a field named `name` to `msg`.
-fn add<'m>(msg: &'m mut Message, name: &str) -> Result<&'m mut Field, DecodeError> {
-    let f = msg
-        .add_field()
-        .ok_or(DecodeError::TooManyFields { limit: MAX_FIELDS })?;
-    f.name.reserve_exact(name.len());
-    f.name.push_str(name);
-    Ok(f)
 }

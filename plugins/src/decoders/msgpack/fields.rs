@@ -10,17 +10,16 @@
 //! - a nested map flattens: `{"a": {"b": 1}}` is the field `a.b`;
 //! - a key that is not a string is skipped with its value.
 
-use engine::{DecodeError, Field, Message, ValueType, Values, MAX_FIELDS};
+use engine::{DecodeError, Field, Message, ValueType};
 
 use super::reader::{utf8, Reader, Value};
+use crate::decoders::field_builder::{add, last};
 
 /// Reused buffers for flattening; grows only until it has seen the largest message.
 #[derive(Debug, Default)]
 pub(super) struct Flattener {
     /// The dotted name of the value being read.
     path: String,
-    /// Integers being promoted to doubles.
-    promoted: Vec<f64>,
 }
 
 impl Flattener {
@@ -140,19 +139,9 @@ impl Flattener {
                 add(msg, &self.path)?
             };
             added = true;
-            match (v, f.values.get()) {
-                (Value::Float(d), Values::Integer(ints)) if !ints.is_empty() => {
-                    self.promoted.clear();
-                    self.promoted.extend(ints.iter().map(|&i| i as f64));
-                    f.values.reset(ValueType::Double);
-                    for &p in &self.promoted {
-                        f.values.push_double(p);
-                    }
-                    f.values.push_double(d);
-                }
-                (Value::Int(i), Values::Double(ds)) if !ds.is_empty() => {
-                    f.values.push_double(i as f64);
-                }
+            match v {
+                Value::Int(i) => f.values.push_number_int(i),
+                Value::Float(d) => f.values.push_number_float(d),
                 _ => push_scalar(f, v)?,
             }
         }
@@ -181,22 +170,4 @@ fn push_scalar(f: &mut Field, v: Value<'_>) -> Result<(), DecodeError> {
         Value::Nil | Value::Ext | Value::Array(_) | Value::Map(_) => {}
     }
     Ok(())
-}
-
-/// The field the current array is filling (the message's last).
-fn last(msg: &mut Message) -> Result<&mut Field, DecodeError> {
-    msg.fields
-        .as_mut_slice()
-        .last_mut()
-        .ok_or(DecodeError::Other("array field vanished"))
-}
-
-/// Adds a field named `name` to `msg`.
-fn add<'m>(msg: &'m mut Message, name: &str) -> Result<&'m mut Field, DecodeError> {
-    let f = msg
-        .add_field()
-        .ok_or(DecodeError::TooManyFields { limit: MAX_FIELDS })?;
-    f.name.reserve_exact(name.len());
-    f.name.push_str(name);
-    Ok(f)
 }
