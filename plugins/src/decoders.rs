@@ -1,5 +1,6 @@
 //! Built-in decoders: raw bytes in a pack become its message.
 
+mod field_builder;
 pub mod json;
 pub mod msgpack;
 pub mod protobuf;
