@@ -33,7 +33,7 @@ impl Globals {
 }
 
 /// Passed to [`crate::PluginConfig::build`] (Heka's `Init`/`InitOnce` context).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct BuildContext {
     pub(crate) name: String,
     pub(crate) instance: usize,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::Pipeline;
 use crate::barrier::Barrier;
-use crate::config::{Config, ConfigError, Section, WaitKind};
+use crate::config::{Config, ConfigError, OnFull, Section, WaitKind};
 use crate::context::{BuildContext, Globals};
 use crate::counters::Counters;
 use crate::error::StartError;
@@ -20,8 +20,8 @@ use crate::ring::RingBuffer;
 use crate::sequence::Sequence;
 use crate::sequencer;
 use crate::stage::{
-    Cursor, DecodeStage, DoneFlag, Injection, InputStage, OutputWiring, RouteChain, RouteStage,
-    Routing, Stage,
+    Cursor, DecodeStage, DoneFlag, DropFeed, Injection, InputStage, OutputWiring, RouteChain,
+    RouteStage, Routing, Stage,
 };
 use crate::worker::{Wake, Worker};
 
@@ -221,11 +221,42 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         .iter()
         .map(|_| Arc::new(Sequence::default()))
         .collect();
-    let gating = if output_seqs.is_empty() {
+    // Outputs that may drop do not gate the producers: route feeds them copies.
+    let gating: Vec<Arc<Sequence>> = v
+        .outputs
+        .iter()
+        .zip(&output_seqs)
+        .filter(|((s, _), _)| s.common.on_full == OnFull::Block)
+        .map(|(_, q)| q.clone())
+        .collect();
+    let gating = if gating.is_empty() {
         vec![route_seq.clone()]
     } else {
-        output_seqs.clone()
+        gating
     };
+    // The drop outputs' rings (and the feeds route fills them through).
+    let mut feeds = Vec::new();
+    let mut feed_rings = HashMap::new();
+    for (bit, ((s, _), seq)) in v.outputs.iter().zip(&output_seqs).enumerate() {
+        if s.common.on_full != OnFull::Drop {
+            continue;
+        }
+        let (mut ps, published) = sequencer::producers(1, pool, vec![seq.clone()]);
+        let mut packs = PipelinePack::slots(pool, 1)
+            .map_err(StartError::Memory)?
+            .into_iter();
+        let ring = Arc::new(RingBuffer::new(pool, || {
+            packs.next().expect("one pack per slot")
+        }));
+        feeds.push(DropFeed {
+            bit,
+            ring: ring.clone(),
+            producer: ps.remove(0),
+            routed: counters.get(&s.name, "routed"),
+            dropped: counters.get(&s.name, "dropped"),
+        });
+        feed_rings.insert(s.name.clone(), (ring, published));
+    }
     let input_names: Vec<String> = v
         .inputs
         .iter()
@@ -361,6 +392,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         chains,
         by_type,
         default_chain,
+        feeds,
     };
     let route = RouteStage::new(
         cursor,
@@ -378,9 +410,13 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         let Built::Output(make) = build(s, p.as_ref(), 0)? else {
             unreachable!()
         };
+        let (ring, barrier) = match feed_rings.remove(&s.name) {
+            Some((ring, published)) => (ring, Barrier::Producers(published)),
+            None => (ring.clone(), Barrier::Stages(vec![route_seq.clone()])),
+        };
         let cursor = Cursor::new(
-            ring.clone(),
-            Barrier::Stages(vec![route_seq.clone()]),
+            ring,
+            barrier,
             vec![route_done.clone()],
             seq.clone(),
             DoneFlag::default(),
@@ -390,6 +426,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
             cursor,
             bit,
             matcher,
+            retries: s.common.retries.clone().unwrap_or_default(),
         };
         stages.insert(s.name.clone(), make(wiring, &counters));
     }
