@@ -35,7 +35,9 @@ mod ring;
 mod runner;
 mod sequence;
 mod sequencer;
+mod sockets;
 mod stage;
+mod supervisor;
 mod sync;
 pub mod sys;
 pub mod testing;
@@ -61,3 +63,5 @@ pub use runner::{
     filter_runner, runner, BatchRole, BatchRunner, BatchWriter, DataRecycler, FilterRunner,
     IntoRunner, OutData, Writer, WriterRole, WriterRunner, FILTER_RUNNER_TICKER,
 };
+pub use sockets::{HandedOver, Sockets};
+pub use supervisor::{Reloaded, Supervisor};

@@ -43,7 +43,10 @@ impl PluginConfig for PanickyConfig {
 impl Output for Panicky {
     fn deliver(&mut self, _pack: &PipelinePack) -> Result<(), WriteError> {
         let n = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
-        assert!(!n.is_multiple_of(self.every), "deliberate panic on message {n}");
+        assert!(
+            !n.is_multiple_of(self.every),
+            "deliberate panic on message {n}"
+        );
         Ok(())
     }
 }

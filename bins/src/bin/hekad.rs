@@ -2,7 +2,8 @@
 //!
 //! `hekad` runs the embedded default config; `hekad --config FILE` runs a file;
 //! `hekad validate FILE` checks one; `hekad plan FILE` prints the stage → thread → core plan.
-//! SIGINT/SIGTERM stop it gracefully (a second one forces exit), SIGUSR1 prints counts.
+//! SIGINT/SIGTERM stop it gracefully (a second one forces exit), SIGUSR1 prints counts,
+//! SIGHUP reloads the config file (on error the running pipeline stays as it is).
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use engine::config::{Config, DEFAULT_CONFIG};
-use engine::Registry;
+use engine::{Registry, Report, Supervisor};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
@@ -112,6 +113,67 @@ fn plan(file: Option<&Path>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// SIGHUP: re-reads the config file; keeps the running pipeline when it is invalid or
+/// cannot be built.
+fn reload(cli: &Cli, registry: &Registry, pipeline: &mut Supervisor) {
+    let source = cli
+        .config
+        .as_ref()
+        .map_or("the embedded default config".to_string(), |p| {
+            p.display().to_string()
+        });
+    eprintln!("hekad: SIGHUP: reloading {source}");
+    let config = match load(cli.config.as_deref()) {
+        Ok(mut c) => {
+            if let Some(n) = cli.pool_size {
+                c.engine.pool_size = n;
+            }
+            c
+        }
+        Err(e) => {
+            eprintln!("hekad: reload failed: {e}; the running pipeline is unchanged");
+            return;
+        }
+    };
+    match pipeline.reload(registry, config) {
+        Ok(r) => {
+            eprintln!(
+                "hekad: reloaded: {} section(s) unchanged, old pipeline drained in {:.1} ms{}",
+                r.kept.len(),
+                r.drain_time.as_secs_f64() * 1e3,
+                if r.drained {
+                    ""
+                } else {
+                    " (timed out: abandoned)"
+                }
+            );
+        }
+        Err(e) => eprintln!(
+            "hekad: reload failed: {:#}; the running pipeline is unchanged",
+            anyhow::Error::from(e)
+        ),
+    }
+}
+
+/// Per output, what it had been routed but neither delivered, failed nor dropped.
+fn abandoned(report: &Report) -> String {
+    let mut out = String::new();
+    let mut owners: Vec<&str> = Vec::new();
+    for (o, n, _) in &report.counters {
+        if *n == "routed" && o != "route" && !owners.contains(&o.as_str()) {
+            owners.push(o);
+        }
+    }
+    for o in owners {
+        let done = report.value(o, "delivered")
+            + report.value(o, "write_errors")
+            + report.value(o, "dropped");
+        let left = report.value(o, "routed").saturating_sub(done);
+        out.push_str(&format!("  {o}: {left} message(s) not committed\n"));
+    }
+    out
+}
+
 fn run(cli: &Cli) -> Result<ExitCode> {
     let mut config = load(cli.config.as_deref())?;
     if let Some(n) = cli.pool_size {
@@ -126,21 +188,25 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     eprintln!("hekad {} starting with {source}", env!("CARGO_PKG_VERSION"));
     let mut signals =
         Signals::new([SIGINT, SIGTERM, SIGUSR1, SIGHUP]).context("installing signal handlers")?;
-    let pipeline = engine::run_with(&registry(), &config)?;
+    let registry = registry();
+    let mut pipeline = Supervisor::start(&registry, config)?;
     eprint!("{}", pipeline.plan());
-    eprintln!("hekad: running; SIGINT/SIGTERM stop, SIGUSR1 prints counts");
-    let drain_timeout = Duration::from_millis(config.engine.drain_timeout_ms);
+    eprintln!(
+        "hekad: running; SIGINT/SIGTERM stop, SIGHUP reloads the config, SIGUSR1 prints counts"
+    );
     let mut stopping: Option<Instant> = None;
     loop {
         for sig in signals.pending() {
             match sig {
                 SIGUSR1 => eprint!("hekad: {}", pipeline.report()),
-                // Caught so that a `kill -HUP` meant as a reload does not end the process.
-                SIGHUP => eprintln!(
-                    "hekad: warning: SIGHUP: config reload is not supported yet; still running"
-                ),
+                SIGHUP if stopping.is_none() => reload(cli, &registry, &mut pipeline),
+                SIGHUP => eprintln!("hekad: SIGHUP while stopping: ignored"),
                 _ if stopping.is_some() => {
-                    eprint!("hekad: second signal: forced exit; {}", pipeline.report());
+                    eprint!(
+                        "hekad: second signal: forced exit; abandoned:\n{}{}",
+                        abandoned(&pipeline.report()),
+                        pipeline.report()
+                    );
                     return Ok(ExitCode::FAILURE);
                 }
                 _ => {
@@ -153,9 +219,11 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         if pipeline.is_finished() {
             break;
         }
+        let drain_timeout = Duration::from_millis(pipeline.config().engine.drain_timeout_ms);
         if stopping.is_some_and(|t| t.elapsed() > drain_timeout) {
             eprint!(
-                "hekad: drain timed out after {drain_timeout:?}: abandoned; {}",
+                "hekad: drain timed out after {drain_timeout:?}; abandoned:\n{}{}",
+                abandoned(&pipeline.report()),
                 pipeline.report()
             );
             return Ok(ExitCode::FAILURE);

@@ -19,6 +19,7 @@ use crate::registry::{Built, Parsed, Registry};
 use crate::ring::RingBuffer;
 use crate::sequence::Sequence;
 use crate::sequencer;
+use crate::sockets::Sockets;
 use crate::stage::{
     Cursor, DecodeStage, DoneFlag, DropFeed, Injection, InputStage, OutputWiring, RouteChain,
     RouteStage, Routing, Stage,
@@ -173,6 +174,26 @@ pub fn validate(registry: &Registry, config: &Config) -> Result<Validated, Confi
 /// A [`StartError`]: a config error, a plugin that could not be built (e.g. a port in
 /// use), cores the host lacks, or a thread that could not be spawned.
 pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartError> {
+    start(registry, config, &Shared::default(), true)
+}
+
+/// What a pipeline shares with the supervisor, and so with its successor after a reload.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) sockets: Arc<Sockets>,
+    pub(crate) globals: Arc<Globals>,
+}
+
+/// Builds and starts a pipeline on `shared`'s counters, sockets and globals. Unless `open`,
+/// its inputs wait for [`Pipeline::open_inputs`] and its outputs for
+/// [`Pipeline::open_outputs`].
+pub(crate) fn start(
+    registry: &Registry,
+    config: &Config,
+    shared: &Shared,
+    open: bool,
+) -> Result<Pipeline, StartError> {
     let v = validate(registry, config)?;
     let missing = v.plan.missing_cores(&available_cores());
     if !missing.is_empty() {
@@ -185,8 +206,16 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     }
     let e = &config.engine;
     let pool = e.effective_pool_size();
-    let counters = Arc::new(Counters::default());
-    let globals = Arc::new(Globals::default());
+    let counters = shared.counters.clone();
+    let globals = shared.globals.clone();
+    let socket_keys = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // A reload's new pipeline waits: its inputs until the old ones stopped reading the
+    // shared sockets, its outputs until the old outputs drained and closed their files.
+    let (inputs_gate, outputs_gate) = (DoneFlag::default(), DoneFlag::default());
+    if open {
+        inputs_gate.set();
+        outputs_gate.set();
+    }
     let listeners = Arc::new(std::sync::Mutex::new(Vec::new()));
     let decoder_names: Arc<Vec<(String, String)>> = Arc::new(
         v.decoders
@@ -205,6 +234,8 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         globals: globals.clone(),
         listeners: listeners.clone(),
         decoders: decoder_names.clone(),
+        sockets: shared.sockets.clone(),
+        socket_keys: socket_keys.clone(),
     };
     let build = |s: &Section, p: &dyn Parsed, i: usize| {
         p.build(&ctx_for(s, i)).map_err(|source| StartError::Build {
@@ -292,10 +323,12 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
                 stop.clone(),
                 done,
                 &counters,
-            );
+            )
+            .with_gate(inputs_gate.clone());
             stages.insert(name, Box::new(stage));
         }
     }
+    let input_done_flags = input_done.clone();
     if input_done.is_empty() {
         // No input: the ring is empty for good.
         let done = DoneFlag::default();
@@ -427,6 +460,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
             bit,
             matcher,
             retries: s.common.retries.clone().unwrap_or_default(),
+            gate: outputs_gate.clone(),
         };
         stages.insert(s.name.clone(), make(wiring, &counters));
     }
@@ -462,6 +496,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     }
     debug_assert!(stages.is_empty());
     let listeners = listeners.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let keys = std::mem::take(&mut *socket_keys.lock().unwrap_or_else(|e| e.into_inner()));
     let _ = &v.stages;
     Ok(Pipeline {
         stop,
@@ -474,5 +509,9 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         inputs: input_names,
         outputs: v.outputs.iter().map(|(s, _)| s.name.clone()).collect(),
         listeners,
+        inputs_gate,
+        outputs_gate,
+        input_done: input_done_flags,
+        socket_keys: keys,
     })
 }

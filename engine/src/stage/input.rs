@@ -28,6 +28,8 @@ pub(crate) struct InputStage {
     /// After `stop`, the input has more to publish (a final flush): fill until drained.
     final_fill: bool,
     done: DoneFlag,
+    /// Set when the input may read (see [`InputStage::with_gate`]).
+    gate: Option<DoneFlag>,
     accepted: Counter,
     errors: Counter,
     error_log: RateLimited,
@@ -68,7 +70,15 @@ impl InputStage {
             stopped: false,
             final_fill: false,
             done,
+            gate: None,
         }
+    }
+
+    /// Holds the input until `gate` is set (a reload's new input waits for the old one to
+    /// stop reading the shared socket, so messages of one sender stay in order).
+    pub(crate) fn with_gate(mut self, gate: DoneFlag) -> Self {
+        self.gate = Some(gate);
+        self
     }
 }
 
@@ -90,7 +100,7 @@ impl Stage for InputStage {
     }
 
     fn poll(&mut self, budget: usize) -> usize {
-        if self.done.get() {
+        if self.done.get() || self.gate.as_ref().is_some_and(|g| !g.get()) {
             return 0;
         }
         if self.stop.load(Ordering::Relaxed) {
@@ -153,6 +163,9 @@ impl Stage for InputStage {
     }
 
     fn finish(&mut self) -> bool {
+        if self.gate.as_ref().is_some_and(|g| !g.get()) {
+            return false;
+        }
         if !self.done.get() && self.stop.load(Ordering::Relaxed) {
             self.stop_input();
             if !self.final_fill {

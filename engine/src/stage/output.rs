@@ -10,7 +10,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use super::{Cursor, Stage};
+use super::{Cursor, DoneFlag, Stage};
 use crate::config::Retries;
 use crate::counters::{Counter, Counters};
 use crate::error::BuildError;
@@ -28,6 +28,9 @@ pub(crate) struct OutputWiring {
     pub(crate) matcher: Option<Matcher>,
     /// How the plugin is rebuilt after a panic.
     pub(crate) retries: Retries,
+    /// Set when the output may run: after a reload, once the old pipeline has drained and
+    /// closed its files (no two writers on one path).
+    pub(crate) gate: DoneFlag,
 }
 
 /// Rebuilds an output's plugin from its config (after a panic).
@@ -61,6 +64,7 @@ pub(crate) struct OutputStage<O> {
     bit: usize,
     matcher: Option<Matcher>,
     health: Health<O>,
+    gate: DoneFlag,
     rebuild: Rebuild<O>,
     retries: Retries,
     /// Consecutive failures (reset by a successful commit).
@@ -109,6 +113,7 @@ impl<O: Output> OutputStage<O> {
             bit: wiring.bit,
             matcher: wiring.matcher,
             health: Health::Up(output),
+            gate: wiring.gate,
             rebuild,
             retries: wiring.retries,
             failures: 0,
@@ -249,6 +254,9 @@ impl<O: Output> Stage for OutputStage<O> {
     }
 
     fn poll(&mut self, budget: usize) -> usize {
+        if !self.gate.get() {
+            return 0;
+        }
         let disabled = matches!(self.health, Health::Disabled);
         if !disabled && !self.heal() {
             // In backoff: hold back-pressure until the rebuild is due.
@@ -302,7 +310,7 @@ impl<O: Output> Stage for OutputStage<O> {
     }
 
     fn finish(&mut self) -> bool {
-        if self.cursor.done.get() || !self.cursor.drained() {
+        if self.cursor.done.get() || !self.gate.get() || !self.cursor.drained() {
             return self.cursor.done.get();
         }
         if matches!(self.health, Health::Backoff { .. }) {

@@ -68,6 +68,8 @@ pub struct Udp {
     next_drop_sample: Instant,
     /// Set by `stop`: read what the kernel already queued for us, until this deadline.
     drain_until: Option<Instant>,
+    /// The supervisor's sockets: says whether a stop is a reload's.
+    sockets: std::sync::Arc<engine::Sockets>,
 }
 
 impl Udp {
@@ -99,6 +101,7 @@ impl PluginConfig for UdpInputConfig {
             kernel_drops: ctx.counter("kernel_drops"),
             next_drop_sample: Instant::now(),
             drain_until: None,
+            sockets: ctx.sockets(),
         })
     }
 }
@@ -139,7 +142,10 @@ impl Input for Udp {
     /// that never pauses, for at most [`FINAL_DRAIN`]).
     fn stop(&mut self) {
         self.sample_drops();
-        self.drain_until = Some(Instant::now() + FINAL_DRAIN);
+        // On a reload the next pipeline reads the same socket: leave the queue to it.
+        if !self.sockets.reloading() {
+            self.drain_until = Some(Instant::now() + FINAL_DRAIN);
+        }
     }
 
     fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
