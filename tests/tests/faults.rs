@@ -86,8 +86,68 @@ impl Output for Slow {
     }
 }
 
+/// A filter that panics on every `every`th message it sees.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PanickyFilterConfig {
+    every: u64,
+}
+
+struct PanickyFilter {
+    every: u64,
+    seen: u64,
+}
+
+impl PluginConfig for PanickyFilterConfig {
+    type Plugin = PanickyFilter;
+    fn build(&self, _ctx: &BuildContext) -> Result<PanickyFilter, BuildError> {
+        Ok(PanickyFilter {
+            every: self.every,
+            seen: 0,
+        })
+    }
+}
+
+impl engine::Filter for PanickyFilter {
+    fn filter(&mut self, _pack: &mut PipelinePack, _generator: &mut engine::Generator) {
+        self.seen += 1;
+        assert!(
+            !self.seen.is_multiple_of(self.every),
+            "deliberate filter panic"
+        );
+    }
+}
+
+/// A decoder that panics on payloads containing "boom" and decodes JSON otherwise.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoomDecoderConfig {}
+
+struct BoomDecoder(<plugins::decoders::JsonDecoderConfig as PluginConfig>::Plugin);
+
+impl PluginConfig for BoomDecoderConfig {
+    type Plugin = BoomDecoder;
+    fn build(&self, ctx: &BuildContext) -> Result<BoomDecoder, BuildError> {
+        Ok(BoomDecoder(
+            plugins::decoders::JsonDecoderConfig::default().build(ctx)?,
+        ))
+    }
+}
+
+impl engine::Decoder for BoomDecoder {
+    fn decode(&mut self, pack: &mut PipelinePack) -> Result<engine::Decoded, engine::DecodeError> {
+        assert!(
+            !pack.msg_bytes.windows(4).any(|w| w == b"boom"),
+            "deliberate decoder panic"
+        );
+        self.0.decode(pack)
+    }
+}
+
 fn start(dir: &std::path::Path, config: &str) -> engine::Pipeline {
     let mut r = tests::registry();
+    r.filter::<PanickyFilterConfig>("PanickyFilter");
+    r.decoder::<BoomDecoderConfig>("BoomDecoder");
     r.output::<PanickyConfig>("PanickyOutput");
     r.output::<SlowConfig>("SlowOutput");
     let config = Config::parse(config, dir.join("test.json")).expect("config");
@@ -274,4 +334,55 @@ fn an_output_that_may_drop_cannot_hold_the_others_back() {
     );
     // 30,000 messages in 0.3 s against at most 256 per 10 ms: the slow one must drop.
     assert!(v("slow", "dropped") > 0, "{report}");
+}
+
+#[test]
+fn a_panicking_filter_or_decoder_costs_only_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(
+        dir.path(),
+        r#"{
+      "inputs":   [{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}],
+      "decoders": [{"type": "BoomDecoder", "default": true}],
+      "filters":  [{"name": "panicky", "type": "PanickyFilter", "every": 1000}],
+      "outputs":  [{"name": "file", "type": "FileOutput", "path": "out.log",
+                    "flush_interval_ms": 20}],
+      "chains":   {"default": {"filters": ["panicky"], "outputs": ["file"]}}
+    }"#,
+    );
+    // Every 100th datagram makes the decoder panic.
+    let sent = send_paced(input_addr(&p, "udp"), 10_000, 40_000, |i, b| {
+        json_datagram(i, b);
+        if i % 100 == 99 {
+            b.extend_from_slice(b" boom");
+        }
+    });
+    assert_eq!(sent, 10_000);
+    let accepted = p.counters().get("udp", "accepted");
+    let settled = p.counters().get("route", "routed");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let done = settled.get()
+            + p.counters().value("route", "blocked")
+            + p.counters().value("decode", "decode_errors");
+        if done == accepted.get() && done > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    p.stop();
+    let report = p.wait();
+    let v = |o: &str, c: &str| report.value(o, c);
+    let accepted = report.accepted();
+    assert!(report.balances(), "{report}");
+    assert_eq!(v("decode", "panics"), accepted / 100, "{report}");
+    assert_eq!(v("decode", "decode_errors"), accepted / 100, "{report}");
+    let decoded = accepted - accepted / 100;
+    assert_eq!(v("panicky", "panics"), decoded / 1000, "{report}");
+    assert_eq!(v("route", "blocked"), decoded / 1000, "{report}");
+    assert_eq!(
+        report.delivered("file"),
+        decoded - decoded / 1000,
+        "{report}"
+    );
 }

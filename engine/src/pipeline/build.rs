@@ -375,6 +375,7 @@ pub(crate) fn start(
         f.configure(
             matcher,
             s.common.ticker_interval_secs.map(Duration::from_secs),
+            counters.get(&s.name, "panics"),
         );
         filters.push(f);
     }

@@ -2,6 +2,7 @@
 //! the chain's filters (Heka's router plus filter chains).
 
 use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxBuildHasher;
@@ -41,7 +42,7 @@ pub(crate) trait FilterRange: Send {
     fn tick(&mut self, now: Instant, now_ns: i64, generator: &mut Generator);
 
     /// Sets the filter's `message_matcher` and `ticker_interval_secs`.
-    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>);
+    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>, panics: Counter);
 }
 
 /// Wraps a concrete [`Filter`] as a [`FilterRange`].
@@ -50,6 +51,8 @@ pub(crate) struct FilterLoop<F> {
     pub(crate) filter: F,
     matcher: Option<Matcher>,
     ticker: Option<(Duration, Instant)>,
+    /// Messages the filter panicked on (each then blocked, so the counts still balance).
+    panics: Counter,
 }
 
 impl<F> FilterLoop<F> {
@@ -58,6 +61,7 @@ impl<F> FilterLoop<F> {
             filter,
             matcher: None,
             ticker: None,
+            panics: Counter::default(),
         }
     }
 }
@@ -87,7 +91,12 @@ impl<F: Filter> FilterRange for FilterLoop<F> {
                 continue;
             }
             generator.set_hops(pack.chain_count);
-            self.filter.filter(pack, generator);
+            let filtered = catch_unwind(AssertUnwindSafe(|| self.filter.filter(pack, generator)));
+            if filtered.is_err() {
+                // Contained: the message in flight is blocked (and counted as such).
+                pack.state = PackState::Blocked;
+                self.panics.add(1);
+            }
         }
         generator.set_hops(0);
     }
@@ -96,13 +105,17 @@ impl<F: Filter> FilterRange for FilterLoop<F> {
         if let Some((interval, next)) = &mut self.ticker {
             if now >= *next {
                 *next = now + *interval;
-                self.filter.tick(now_ns, generator);
+                let ticked = catch_unwind(AssertUnwindSafe(|| self.filter.tick(now_ns, generator)));
+                if ticked.is_err() {
+                    self.panics.add(1);
+                }
             }
         }
     }
 
-    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>) {
+    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>, panics: Counter) {
         self.matcher = matcher;
+        self.panics = panics;
         let ticker = ticker.or_else(|| self.filter.default_ticker());
         self.ticker = ticker.map(|d| (d, Instant::now() + d));
     }
