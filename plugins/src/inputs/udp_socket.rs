@@ -24,39 +24,21 @@ pub(crate) fn bind_udp(
         .parse()
         .map_err(|e| BuildError::Invalid(format!("address {address:?} is not host:port: {e}")))?;
     let what = |w: &str| format!("{w} {addr}");
-    let bind = || -> Result<std::net::UdpSocket, BuildError> {
-        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-            .map_err(|e| BuildError::io(what("socket for"), e))?;
-        socket
-            .set_nonblocking(true)
-            .map_err(|e| BuildError::io(what("nonblocking"), e))?;
+    let bind = || -> std::io::Result<std::net::UdpSocket> {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_nonblocking(true)?;
         if ctx.instances() > 1 {
             // `sockets: N`: N sockets on one address, the kernel spreads datagrams over
             // them by flow hash, each read by its own input stage.
-            socket
-                .set_reuse_port(true)
-                .map_err(|e| BuildError::io(what("SO_REUSEPORT on"), e))?;
+            socket.set_reuse_port(true)?;
         }
-        socket
-            .bind(&addr.into())
-            .map_err(|e| BuildError::io(what("bind"), e))?;
+        socket.bind(&addr.into())?;
         Ok(socket.into())
     };
     // The socket a previous pipeline used, if any (a reload keeps it and its queue).
-    let mut failed = None;
     let (std_socket, _kept) = ctx
-        .listen("udp", address, || {
-            bind().map_err(|e| {
-                let io = std::io::Error::other(e.to_string());
-                failed = Some(e);
-                io
-            })
-        })
-        .map_err(|e| {
-            failed
-                .take()
-                .unwrap_or_else(|| BuildError::io(what("dup"), e))
-        })?;
+        .listen("udp", address, bind)
+        .map_err(|e| BuildError::io(what("bind"), e))?;
     let rcvbuf = sys::set_recv_buffer(&socket2::SockRef::from(&std_socket), recv_buffer_bytes)
         .map_err(|e| BuildError::io(what("receive buffer for"), e))?;
     let local = std_socket
