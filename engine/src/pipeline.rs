@@ -11,6 +11,7 @@ pub use build::{run_with, validate, Validated};
 
 use crate::context::{Globals, Listener};
 use crate::counters::Counters;
+use crate::gauges::Gauges;
 use crate::plan::Plan;
 use crate::plugin::Event;
 use crate::report::Report;
@@ -30,6 +31,7 @@ pub struct Pipeline {
     inputs: Vec<String>,
     outputs: Vec<String>,
     listeners: Vec<Listener>,
+    gauges: Arc<Gauges>,
 }
 
 impl Pipeline {
@@ -105,5 +107,11 @@ impl Pipeline {
     /// The thread plan it runs.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// A read-only view of the ring, the stages' sequences and the counters, for monitors
+    /// (SIGUSR1, the HTTP status endpoint) that must not own the pipeline.
+    pub fn gauges(&self) -> Arc<Gauges> {
+        self.gauges.clone()
     }
 }

@@ -127,6 +127,20 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     let mut signals =
         Signals::new([SIGINT, SIGTERM, SIGUSR1, SIGHUP]).context("installing signal handlers")?;
     let pipeline = engine::run_with(&registry(), &config)?;
+    let gauges = pipeline.gauges();
+    let http = config.http.as_ref().map(|h| {
+        let g = gauges.clone();
+        status::serve(&h.address, move || g.snapshot())
+    });
+    let http = match http.transpose() {
+        Ok(h) => h,
+        Err(e) => {
+            pipeline.stop();
+            pipeline.wait();
+            return Err(e.into());
+        }
+    };
+    let mut last_report: Option<engine::Snapshot> = None;
     eprint!("{}", pipeline.plan());
     eprintln!("hekad: running; SIGINT/SIGTERM stop, SIGUSR1 prints counts");
     let drain_timeout = Duration::from_millis(config.engine.drain_timeout_ms);
@@ -134,7 +148,11 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     loop {
         for sig in signals.pending() {
             match sig {
-                SIGUSR1 => eprint!("hekad: {}", pipeline.report()),
+                SIGUSR1 => {
+                    let now = gauges.snapshot();
+                    eprint!("hekad: {}", now.report_since(last_report.as_ref()));
+                    last_report = Some(now);
+                }
                 // Caught so that a `kill -HUP` meant as a reload does not end the process.
                 SIGHUP => eprintln!(
                     "hekad: warning: SIGHUP: config reload is not supported yet; still running"
@@ -162,6 +180,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    drop(http);
     let report = pipeline.wait();
     eprint!("hekad: stopped; {report}");
     Ok(if report.balances() {

@@ -11,6 +11,7 @@ use crate::config::{Config, ConfigError, Section, WaitKind};
 use crate::context::{BuildContext, Globals};
 use crate::counters::Counters;
 use crate::error::StartError;
+use crate::gauges::{Consumer, Gauges};
 use crate::generator::Generator;
 use crate::matcher::Matcher;
 use crate::pack::PipelinePack;
@@ -235,6 +236,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     let has_generator = !v.filters.is_empty();
     let producer_count = input_names.len() + usize::from(has_generator);
     let (mut producers, published) = sequencer::producers(producer_count.max(1), pool, gating);
+    let published_gauge = published.clone();
     let packs = PipelinePack::slots(pool, e.max_message_size).map_err(StartError::Memory)?;
     let mut packs = packs.into_iter();
     let ring = Arc::new(RingBuffer::new(pool, || {
@@ -277,6 +279,10 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         decode_upstream.push(generator_done.clone());
     }
 
+    let mut consumers = vec![
+        consumer("decode", Rank::Decode, &decode_seq),
+        consumer("route", Rank::Route, &route_seq),
+    ];
     let mut decoders = Vec::new();
     for (i, (s, p)) in v.decoders.iter().enumerate() {
         let Built::Decoder(make) = build(s, p.as_ref(), 0)? else {
@@ -392,6 +398,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
             matcher,
         };
         stages.insert(s.name.clone(), make(wiring, &counters));
+        consumers.push(consumer(&s.name, Rank::Output, seq));
     }
 
     let wakes: Arc<Vec<Arc<Wake>>> = Arc::new(
@@ -426,6 +433,19 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     debug_assert!(stages.is_empty());
     let listeners = listeners.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let _ = &v.stages;
+    let started = Instant::now();
+    let outputs: Vec<String> = v.outputs.iter().map(|(s, _)| s.name.clone()).collect();
+    let gauges = Arc::new(Gauges {
+        pool_size: pool,
+        published: published_gauge,
+        inputs: input_names.clone(),
+        gating: outputs.len().max(1),
+        consumers,
+        outputs: outputs.clone(),
+        counters: counters.clone(),
+        stop: stop.clone(),
+        started,
+    });
     Ok(Pipeline {
         stop,
         wakes,
@@ -433,9 +453,18 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         counters,
         globals,
         plan: v.plan,
-        started: Instant::now(),
+        started,
         inputs: input_names,
-        outputs: v.outputs.iter().map(|(s, _)| s.name.clone()).collect(),
+        outputs,
         listeners,
+        gauges,
     })
+}
+
+fn consumer(name: &str, rank: Rank, sequence: &Arc<Sequence>) -> Consumer {
+    Consumer {
+        name: name.to_string(),
+        rank,
+        sequence: sequence.clone(),
+    }
 }
