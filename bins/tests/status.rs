@@ -355,7 +355,7 @@ fn line<'a>(report: &'a [String], prefix: &str) -> &'a str {
 /// `  <name> <last> | <overall>` rates after `counter` in a stage line.
 fn rates(l: &str, counter: &str) -> (f64, f64) {
     let rest = &l[l.find(&format!(" {counter} ")).expect(counter) + counter.len() + 2..];
-    let mut it = rest.split(|c: char| c == '|' || c == ',' || c == ';');
+    let mut it = rest.split(['|', ',', ';']);
     let last = it.next().unwrap().trim().parse().unwrap();
     let overall = it.next().unwrap().trim().parse().unwrap();
     (last, overall)
