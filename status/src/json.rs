@@ -11,6 +11,9 @@
 //!  "counters": {"udp": {"accepted": 100000, "kernel_drops": 0, ...}, ...},
 //!  "drops": 0, "errors": 0}
 //! ```
+//!
+//! Counters are read one after another while stages run, so `balance` (the accounting
+//! identity) is exact only at rest; rates are count differences over `uptime_secs`.
 
 use engine::{is_drop, is_error, throughput_counter, Rank, Snapshot};
 use serde_json::{json, Map, Value};
