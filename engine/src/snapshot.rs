@@ -203,3 +203,101 @@ impl fmt::Display for LiveReport<'_> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::counters::Counters;
+
+    fn snapshot(uptime_secs: u64, accepted: u64, drops: u64) -> Snapshot {
+        let c = Counters::default();
+        c.get("udp", "accepted").add(accepted);
+        c.get("udp", "kernel_drops").add(drops);
+        c.get("decode", "decode_errors").add(2);
+        c.get("counts", "untracked");
+        let uptime = Duration::from_secs(uptime_secs);
+        Snapshot {
+            report: Report::new(&c, uptime, &["udp".into()], &[]),
+            taken: Instant::now(),
+            uptime,
+            stopping: false,
+            ring: RingGauge {
+                size: 8,
+                published: 9,
+                occupancy: 2,
+            },
+            stages: vec![
+                StageGauge {
+                    name: "udp".into(),
+                    rank: Rank::Input,
+                    sequence: None,
+                    lag: None,
+                },
+                StageGauge {
+                    name: "decode".into(),
+                    rank: Rank::Decode,
+                    sequence: Some(7),
+                    lag: Some(2),
+                },
+            ],
+            rss_bytes: Some(3 << 20),
+        }
+    }
+
+    #[test]
+    fn rates_are_per_second_since_the_earlier_snapshot_or_start() {
+        let (a, b) = (snapshot(10, 1000, 0), snapshot(15, 2000, 0));
+        assert_eq!(b.rate("udp", "accepted", None), 2000.0 / 15.0);
+        assert_eq!(b.rate("udp", "accepted", Some(&a)), 200.0);
+        assert_eq!(a.rate("udp", "accepted", Some(&a)), 0.0, "no time: no rate");
+        assert_eq!(b.rate("nobody", "accepted", Some(&a)), 0.0);
+    }
+
+    #[test]
+    fn drops_and_errors_are_told_apart() {
+        for d in [
+            "kernel_drops",
+            "truncated",
+            "dropped",
+            "loops_dropped",
+            "inject_refused",
+        ] {
+            assert!(is_drop(d) && !is_error(d), "{d}");
+        }
+        for e in [
+            "decode_errors",
+            "write_errors",
+            "malformed",
+            "bad_signature",
+        ] {
+            assert!(is_error(e) && !is_drop(e), "{e}");
+        }
+        for neither in ["accepted", "routed", "delivered", "untracked"] {
+            assert!(!is_drop(neither) && !is_error(neither), "{neither}");
+        }
+    }
+
+    #[test]
+    fn the_live_report_extends_the_counts_report() {
+        let (a, b) = (snapshot(10, 1000, 0), snapshot(15, 2000, 3));
+        let text = b.report_since(Some(&a)).to_string();
+        assert!(text.starts_with(&b.report.to_string()), "{text}");
+        let live: Vec<&str> = text
+            .lines()
+            .skip(b.report.to_string().lines().count())
+            .collect();
+        assert_eq!(
+            live,
+            [
+                "  rates in msg/s, last 5.0 s | overall 15.0 s:",
+                "    udp: accepted 200.0 | 133.3, kernel_drops 0.6 | 0.2",
+                "    decode: decoded 0.0 | 0.0, decode_errors 0.0 | 0.1; seq 7 lag 2",
+                "    counts: idle",
+                "  ring: 8 slots, published 9, occupancy 2 (25.0%)",
+                "  drops: 3 udp.kernel_drops=3",
+                "  errors: 2 decode.decode_errors=2",
+                "  rss: 3.0 MiB",
+            ]
+        );
+    }
+}
