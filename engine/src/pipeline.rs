@@ -12,6 +12,7 @@ pub(crate) use build::{start, Shared};
 
 use crate::context::{Globals, Listener};
 use crate::counters::Counters;
+use crate::gauges::Gauges;
 use crate::plan::Plan;
 use crate::plugin::Event;
 use crate::report::Report;
@@ -41,6 +42,7 @@ pub struct Pipeline {
     input_done: Vec<DoneFlag>,
     /// The supervisor's sockets this pipeline uses.
     pub(crate) socket_keys: Vec<SocketKey>,
+    gauges: Arc<Gauges>,
 }
 
 impl Pipeline {
@@ -150,5 +152,11 @@ impl Pipeline {
     /// The thread plan it runs.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// A read-only view of the ring, the stages' sequences and the counters, for monitors
+    /// (SIGUSR1, the HTTP status endpoint) that must not own the pipeline.
+    pub fn gauges(&self) -> Arc<Gauges> {
+        self.gauges.clone()
     }
 }

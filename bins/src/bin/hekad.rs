@@ -8,12 +8,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use engine::config::{Config, DEFAULT_CONFIG};
-use engine::{Registry, Report, Supervisor};
+use engine::{Gauges, Registry, Report, Supervisor};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
@@ -189,7 +190,25 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     let mut signals =
         Signals::new([SIGINT, SIGTERM, SIGUSR1, SIGHUP]).context("installing signal handlers")?;
     let registry = registry();
+    let http_address = config.http.as_ref().map(|h| h.address.clone());
     let mut pipeline = Supervisor::start(&registry, config)?;
+    // What the status server and SIGUSR1 read: the running pipeline's gauges (swapped by a
+    // reload; the lock is taken per request, never on the hot path).
+    let gauges = Arc::new(Mutex::new(pipeline.pipeline().gauges()));
+    let current = |g: &Mutex<Arc<Gauges>>| g.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let http = http_address.map(|address| {
+        let g = gauges.clone();
+        status::serve(&address, move || current(&g).snapshot())
+    });
+    let http = match http.transpose() {
+        Ok(h) => h,
+        Err(e) => {
+            pipeline.stop();
+            pipeline.wait();
+            return Err(e.into());
+        }
+    };
+    let mut last_report: Option<engine::Snapshot> = None;
     eprint!("{}", pipeline.plan());
     eprintln!(
         "hekad: running; SIGINT/SIGTERM stop, SIGHUP reloads the config, SIGUSR1 prints counts"
@@ -198,8 +217,16 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     loop {
         for sig in signals.pending() {
             match sig {
-                SIGUSR1 => eprint!("hekad: {}", pipeline.report()),
-                SIGHUP if stopping.is_none() => reload(cli, &registry, &mut pipeline),
+                SIGUSR1 => {
+                    let now = current(&gauges).snapshot();
+                    eprint!("hekad: {}", now.report_since(last_report.as_ref()));
+                    last_report = Some(now);
+                }
+                SIGHUP if stopping.is_none() => {
+                    reload(cli, &registry, &mut pipeline);
+                    *gauges.lock().unwrap_or_else(|e| e.into_inner()) =
+                        pipeline.pipeline().gauges();
+                }
                 SIGHUP => eprintln!("hekad: SIGHUP while stopping: ignored"),
                 _ if stopping.is_some() => {
                     eprint!(
@@ -230,6 +257,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    drop(http);
     let report = pipeline.wait();
     eprint!("hekad: stopped; {report}");
     Ok(if report.balances() {

@@ -11,6 +11,7 @@ use crate::config::{Config, ConfigError, OnFull, Section, WaitKind};
 use crate::context::{BuildContext, Globals};
 use crate::counters::Counters;
 use crate::error::StartError;
+use crate::gauges::{Consumer, Gauges};
 use crate::generator::Generator;
 use crate::matcher::Matcher;
 use crate::pack::PipelinePack;
@@ -297,6 +298,7 @@ pub(crate) fn start(
     let has_generator = !v.filters.is_empty();
     let producer_count = input_names.len() + usize::from(has_generator);
     let (mut producers, published) = sequencer::producers(producer_count.max(1), pool, gating);
+    let published_gauge = published.clone();
     let packs = PipelinePack::slots(pool, e.max_message_size).map_err(StartError::Memory)?;
     let mut packs = packs.into_iter();
     let ring = Arc::new(RingBuffer::new(pool, || {
@@ -341,6 +343,10 @@ pub(crate) fn start(
         decode_upstream.push(generator_done.clone());
     }
 
+    let mut consumers = vec![
+        consumer("decode", Rank::Decode, &decode_seq),
+        consumer("route", Rank::Route, &route_seq),
+    ];
     let mut decoders = Vec::new();
     for (i, (s, p)) in v.decoders.iter().enumerate() {
         let Built::Decoder(make) = build(s, p.as_ref(), 0)? else {
@@ -464,6 +470,10 @@ pub(crate) fn start(
             gate: outputs_gate.clone(),
         };
         stages.insert(s.name.clone(), make(wiring, &counters));
+        // An `on_full: drop` output's sequence counts its own ring: no lag on this one.
+        if s.common.on_full == OnFull::Block {
+            consumers.push(consumer(&s.name, Rank::Output, seq));
+        }
     }
 
     let wakes: Arc<Vec<Arc<Wake>>> = Arc::new(
@@ -499,6 +509,24 @@ pub(crate) fn start(
     let listeners = listeners.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let keys = std::mem::take(&mut *socket_keys.lock().unwrap_or_else(|e| e.into_inner()));
     let _ = &v.stages;
+    let started = Instant::now();
+    let outputs: Vec<String> = v.outputs.iter().map(|(s, _)| s.name.clone()).collect();
+    let gauges = Arc::new(Gauges {
+        pool_size: pool,
+        published: published_gauge,
+        inputs: input_names.clone(),
+        gating: v
+            .outputs
+            .iter()
+            .filter(|(s, _)| s.common.on_full == OnFull::Block)
+            .count()
+            .max(1),
+        consumers,
+        outputs: outputs.clone(),
+        counters: counters.clone(),
+        stop: stop.clone(),
+        started,
+    });
     Ok(Pipeline {
         stop,
         wakes,
@@ -506,13 +534,22 @@ pub(crate) fn start(
         counters,
         globals,
         plan: v.plan,
-        started: Instant::now(),
+        started,
         inputs: input_names,
-        outputs: v.outputs.iter().map(|(s, _)| s.name.clone()).collect(),
+        outputs,
         listeners,
         inputs_gate,
         outputs_gate,
         input_done: input_done_flags,
         socket_keys: keys,
+        gauges,
     })
+}
+
+fn consumer(name: &str, rank: Rank, sequence: &Arc<Sequence>) -> Consumer {
+    Consumer {
+        name: name.to_string(),
+        rank,
+        sequence: sequence.clone(),
+    }
 }
