@@ -20,6 +20,11 @@ pub(crate) struct InputStage {
     producer: Producer,
     ring: Arc<RingBuffer<PipelinePack>>,
     batch: usize,
+    /// How many slots to claim next: twice what the last fill used (at least
+    /// [`MIN_CLAIM`], at most `batch`). A trickle then claims a few slots, not a whole batch
+    /// that would be reset and (multi-producer) published as skips for every datagram;
+    /// a flood doubles back to `batch` within a few polls.
+    claim_hint: usize,
     ready: bool,
     backlogged: bool,
     stop: Arc<AtomicBool>,
@@ -43,6 +48,9 @@ impl std::fmt::Debug for InputStage {
     }
 }
 
+/// The fewest slots an input claims at once.
+const MIN_CLAIM: usize = 8;
+
 impl InputStage {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
@@ -64,6 +72,7 @@ impl InputStage {
             producer,
             ring,
             batch,
+            claim_hint: batch,
             ready: true,
             backlogged: false,
             stop,
@@ -111,7 +120,8 @@ impl Stage for InputStage {
         } else if !self.ready && !self.input.tick(std::time::Instant::now()) {
             return 0;
         }
-        let Some(claim) = self.producer.try_claim(self.batch.min(budget).max(1)) else {
+        let want = self.batch.min(budget).min(self.claim_hint).max(1);
+        let Some(claim) = self.producer.try_claim(want) else {
             self.backlogged = true;
             return 0;
         };
@@ -128,6 +138,7 @@ impl Stage for InputStage {
         let mut batch = unsafe { Batch::new(&self.ring, claim.lo, claim.len) };
         let result = self.input.fill(&mut batch);
         let filled = batch.filled();
+        self.claim_hint = (filled * 2).clamp(MIN_CLAIM, self.batch.max(MIN_CLAIM));
         let mut accepted = 0u64;
         for i in 0..claim.len {
             let pack = batch.get_mut(i);
