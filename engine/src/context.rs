@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::config::OnFull;
 use crate::counters::{Counter, Counters};
 use crate::error::BuildError;
 use crate::plugin::Global;
@@ -46,6 +47,8 @@ pub struct BuildContext {
     pub(crate) listeners: Arc<Mutex<Vec<Listener>>>,
     /// (name, type) of each decoder, in decoder-index order (the default first).
     pub(crate) decoders: Arc<Vec<(String, String)>>,
+    /// The section's `on_full` common key.
+    pub(crate) on_full: OnFull,
 }
 
 /// An address an input listens on, as announced at build.
@@ -73,7 +76,20 @@ impl BuildContext {
             globals: Arc::default(),
             listeners: Arc::default(),
             decoders: Arc::default(),
+            on_full: OnFull::default(),
         }
+    }
+
+    /// The same context with `on_full` set (tests and tools building outputs by hand).
+    pub fn with_on_full(mut self, on_full: OnFull) -> Self {
+        self.on_full = on_full;
+        self
+    }
+
+    /// The section's `on_full` common key (outputs): what the output does when it cannot
+    /// keep up. An output with a bounded buffer of its own (TcpOutput) applies it there.
+    pub fn on_full(&self) -> OnFull {
+        self.on_full
     }
 
     /// The plugin's config name (`name`, defaulting to `type`).

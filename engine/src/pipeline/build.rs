@@ -205,6 +205,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         globals: globals.clone(),
         listeners: listeners.clone(),
         decoders: decoder_names.clone(),
+        on_full: s.common.on_full,
     };
     let build = |s: &Section, p: &dyn Parsed, i: usize| {
         p.build(&ctx_for(s, i)).map_err(|source| StartError::Build {

@@ -25,6 +25,7 @@ struct OutputCounters {
     routed: Counter,
     delivered: Counter,
     write_errors: Counter,
+    dropped: Counter,
 }
 
 /// Runs one [`Output`] on its own consumer sequence.
@@ -54,6 +55,7 @@ impl<O: Output> OutputStage<O> {
             routed: counters.get(&wiring.name, "routed"),
             delivered: counters.get(&wiring.name, "delivered"),
             write_errors: counters.get(&wiring.name, "write_errors"),
+            dropped: counters.get(&wiring.name, "dropped"),
         };
         OutputStage {
             name: wiring.name,
@@ -71,18 +73,14 @@ impl<O: Output> OutputStage<O> {
         if self.pending == 0 && !force {
             return;
         }
-        match self.output.commit(Instant::now(), force) {
-            Ok(true) => {
-                self.counters.delivered.add(self.pending);
-                self.pending = 0;
-            }
-            Ok(false) => {}
-            Err(e) => {
-                self.counters.write_errors.add(self.pending);
-                self.pending = 0;
-                if self.error_log.allow() {
-                    crate::log::warn(format_args!("output {}: commit failed: {e}", self.name));
-                }
+        let s = self.output.settle(Instant::now(), force, self.pending);
+        self.counters.delivered.add(s.delivered);
+        self.counters.write_errors.add(s.write_errors);
+        self.counters.dropped.add(s.dropped);
+        self.pending = self.pending.saturating_sub(s.total());
+        if let Some(e) = s.error {
+            if self.error_log.allow() {
+                crate::log::warn(format_args!("output {}: commit failed: {e}", self.name));
             }
         }
     }
@@ -94,7 +92,13 @@ impl<O: Output> Stage for OutputStage<O> {
     }
 
     fn poll(&mut self, budget: usize) -> usize {
-        let Some((lo, hi)) = self.cursor.next_batch(budget) else {
+        let room = self.output.capacity();
+        if room == 0 {
+            // Back-pressure: take nothing until the output has room (it settles meanwhile).
+            self.commit(false);
+            return 0;
+        }
+        let Some((lo, hi)) = self.cursor.next_batch(budget.min(room)) else {
             self.commit(false);
             return 0;
         };
