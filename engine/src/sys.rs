@@ -165,7 +165,7 @@ impl SendMmsg {
         }
     }
 
-    /// Sends the datagrams `data[ends[i-1]..ends[i]]` (the first starts at 0), at most
+    /// Sends the datagrams `data[ends[i-1]..ends[i]]` (the first starts at `start`), at most
     /// `max` of them, with one `sendmmsg` on the connected socket `fd` (blocking unless the
     /// socket is non-blocking). Returns how many datagrams the kernel took, from the first.
     ///
@@ -175,13 +175,19 @@ impl SendMmsg {
     ///
     /// # Panics
     ///
-    /// If `ends` is not non-decreasing or goes past `data.len()`.
-    pub fn send(&mut self, fd: BorrowedFd<'_>, data: &[u8], ends: &[usize]) -> io::Result<usize> {
+    /// If `ends` is not non-decreasing from `start` or goes past `data.len()`.
+    pub fn send(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        data: &[u8],
+        start: usize,
+        ends: &[usize],
+    ) -> io::Result<usize> {
         let n = self.hdrs.len().min(ends.len());
         if n == 0 {
             return Ok(0);
         }
-        let mut start = 0;
+        let mut start = start;
         for i in 0..n {
             let end = ends[i];
             let chunk = &data[start..end];
@@ -319,9 +325,9 @@ mod tests {
         let data = b"onetwothree";
         let mut s = SendMmsg::new(2);
         // Two per call: the third waits for the next call.
-        assert_eq!(s.send(tx.as_fd(), data, &[3, 6, 11]).unwrap(), 2);
-        assert_eq!(s.send(tx.as_fd(), &data[6..], &[5]).unwrap(), 1);
-        assert_eq!(s.send(tx.as_fd(), data, &[]).unwrap(), 0);
+        assert_eq!(s.send(tx.as_fd(), data, 0, &[3, 6, 11]).unwrap(), 2);
+        assert_eq!(s.send(tx.as_fd(), data, 6, &[11]).unwrap(), 1);
+        assert_eq!(s.send(tx.as_fd(), data, 0, &[]).unwrap(), 0);
         rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
             .unwrap();
         let mut buf = [0u8; 64];
