@@ -5,7 +5,9 @@ use engine::Registry;
 use crate::decoders::{JsonDecoderConfig, MsgPackDecoderConfig, ProtobufDecoderConfig};
 use crate::filters::{CountFilterConfig, HeartbeatFilterConfig};
 use crate::inputs::{StatsdUdpInputConfig, TcpInputConfig, UdpInputConfig};
-use crate::outputs::{CounterOutputConfig, FileOutputConfig, LogOutputConfig, UdpOutputConfig};
+use crate::outputs::{
+    CounterOutputConfig, FileOutputConfig, LogOutputConfig, TcpOutputConfig, UdpOutputConfig,
+};
 
 /// Registers every built-in plugin type under its Heka name.
 pub fn register_all(registry: &mut Registry) {
@@ -21,4 +23,5 @@ pub fn register_all(registry: &mut Registry) {
     registry.output::<CounterOutputConfig>("CounterOutput");
     registry.output::<LogOutputConfig>("LogOutput");
     registry.output::<UdpOutputConfig>("UdpOutput");
+    registry.output::<TcpOutputConfig>("TcpOutput");
 }
