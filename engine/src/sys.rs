@@ -188,8 +188,7 @@ impl SendMmsg {
             return Ok(0);
         }
         let mut start = start;
-        for i in 0..n {
-            let end = ends[i];
+        for (i, &end) in ends[..n].iter().enumerate() {
             let chunk = &data[start..end];
             self.iovs[i] = libc::iovec {
                 iov_base: chunk.as_ptr() as *mut libc::c_void,

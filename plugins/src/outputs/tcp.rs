@@ -521,7 +521,11 @@ impl Writer {
             };
             let from = front + sent;
             let to = (from + WRITE_CHUNK).min(self.bytes.len());
-            match stream.write(&self.bytes[from..to]) {
+            // `write`, not `write_all`: a short write is tracked (`sent`), and a frame cut by
+            // a broken connection is sent again whole, so no byte is lost or duplicated.
+            #[allow(clippy::disallowed_methods)]
+            let result = stream.write(&self.bytes[from..to]);
+            match result {
                 Ok(0) => {
                     self.disconnect(true);
                     sent = 0;
