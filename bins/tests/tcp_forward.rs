@@ -13,13 +13,18 @@ use tests::{json_datagram, send_paced, seqs_in, Hekad};
 const BIN: &str = env!("CARGO_BIN_EXE_hekad");
 
 fn aggregator(dir: &Path, address: &str) -> Hekad {
+    signed_aggregator(dir, address, "")
+}
+
+/// An aggregator whose ProtobufDecoder gets `decoder_extra` (signers).
+fn signed_aggregator(dir: &Path, address: &str, decoder_extra: &str) -> Hekad {
     Hekad::start_with_config(
         BIN,
         dir,
         &format!(
             r#"{{
   "inputs":   [{{"name": "tcp", "type": "TcpInput", "address": "{address}"}}],
-  "decoders": [{{"type": "ProtobufDecoder"}}],
+  "decoders": [{{"type": "ProtobufDecoder"{decoder_extra}}}],
   "outputs":  [{{"name": "file", "type": "FileOutput", "path": "out.log",
                  "flush_interval_ms": 50}}],
   "chains":   {{"default": {{"outputs": ["file"]}}}}
@@ -88,12 +93,20 @@ fn assert_balanced(h: &Hekad) {
 }
 
 #[test]
-fn numbered_messages_arrive_exactly_once_through_edge_and_aggregator() {
+fn signed_numbered_messages_arrive_exactly_once_through_edge_and_aggregator() {
     let agg_dir = tempfile::tempdir().unwrap();
-    let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0");
+    let mut agg = signed_aggregator(
+        agg_dir.path(),
+        "127.0.0.1:0",
+        r#", "signers": {"edge_1": {"hmac_key": "k3y"}}, "require_signature": true"#,
+    );
     let agg_addr = agg.listen_addr("tcp", "tcp");
     let edge_dir = tempfile::tempdir().unwrap();
-    let mut e = edge(edge_dir.path(), agg_addr, "");
+    let mut e = edge(
+        edge_dir.path(),
+        agg_addr,
+        r#", "signer": {"name": "edge", "key_version": 1, "hmac_key": "k3y", "hash_function": "sha1"}"#,
+    );
     const N: u64 = 5000;
     let sent = send_paced(e.udp_addr("udp"), N, 20_000, json_datagram);
     let out = agg_dir.path().join("out.log");
@@ -108,6 +121,11 @@ fn numbered_messages_arrive_exactly_once_through_edge_and_aggregator() {
     assert_eq!(e.final_count("fwd", "dropped"), Some(0));
     assert_eq!(e.final_count("fwd", "connects"), Some(1));
     assert_eq!(agg.final_count("file", "delivered"), Some(N));
+    assert_eq!(
+        agg.final_count("decode", "decode_errors"),
+        Some(0),
+        "every signature verified"
+    );
     assert_balanced(&e);
     assert_balanced(&agg);
 }
