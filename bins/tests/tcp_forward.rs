@@ -208,3 +208,39 @@ fn a_tiny_buffer_with_on_full_drop_counts_every_drop() {
     assert_balanced(&e);
     assert_balanced(&agg);
 }
+
+#[test]
+fn a_full_buffer_with_on_full_block_holds_messages_in_the_ring_and_loses_none() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let edge_dir = tempfile::tempdir().unwrap();
+    let mut e = edge(
+        edge_dir.path(),
+        port,
+        r#", "buffer_messages": 10, "on_full": "block""#,
+    );
+    // Fewer than the ring holds (1024): the rest wait in the ring, not in the buffer.
+    const N: u64 = 300;
+    send_paced(e.udp_addr("udp"), N, 20_000, json_datagram);
+    assert_eq!(wait_count(&e, "udp", "accepted", N), N);
+    let taken = wait_count(&e, "fwd", "routed", 10);
+    assert_eq!(taken, 10, "the output takes only what its buffer holds");
+    thread::sleep(Duration::from_millis(300));
+    e.signal("USR1");
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(e.final_count("fwd", "routed"), Some(10), "still held back");
+
+    let agg_dir = tempfile::tempdir().unwrap();
+    let agg = aggregator(agg_dir.path(), &port.to_string());
+    let out = agg_dir.path().join("out.log");
+    assert_eq!(wait_seqs(&out, N as usize).len() as u64, N);
+    let e = e.stop_gracefully();
+    let agg = agg.stop_gracefully();
+    assert_exactly(seqs_in(&out), 0..N);
+    assert_eq!(e.final_count("fwd", "delivered"), Some(N));
+    assert_eq!(e.final_count("fwd", "dropped"), Some(0));
+    assert_balanced(&e);
+    assert_balanced(&agg);
+}
