@@ -33,32 +33,25 @@
 //! **Stop.** The final commit waits up to `stop_timeout_ms` for the buffer to drain, then
 //! abandons what is left as `write_errors`.
 
-use std::collections::VecDeque;
-use std::io::{self, Read as _, Write as _};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+mod writer;
+
+use std::io;
+use std::net::Shutdown;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use engine::config::OnFull;
 use engine::{
-    BuildContext, BuildError, Counter, Event, Output, PipelinePack, PluginConfig, Settled,
-    WriteError,
+    BuildContext, BuildError, Event, Output, PipelinePack, PluginConfig, Settled, WriteError,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::encoders::protobuf::encode_frame;
 use crate::framing::{HashFunction, SigningKey};
 
-/// How often an idle writer checks whether the peer closed the connection.
-const IDLE_CHECK: Duration = Duration::from_millis(200);
-
-/// The longest the writer sleeps at once while backing off (it checks for abort between).
-const BACKOFF_SLICE: Duration = Duration::from_millis(50);
-
-/// Bytes per `write` call.
-const WRITE_CHUNK: usize = 256 * 1024;
+use self::writer::{Link, Shared, Writer};
 
 const fn default_buffer_messages() -> usize {
     100_000
@@ -152,57 +145,6 @@ impl Default for TcpOutputConfig {
             stop_timeout_ms: default_stop_timeout_ms(),
         }
     }
-}
-
-/// The batch handed from the stage to the writer thread.
-#[derive(Debug, Default)]
-struct Queue {
-    /// Frames back to back.
-    bytes: Vec<u8>,
-    /// Each frame's length, in order.
-    lens: Vec<u32>,
-    /// The stage is done: write what is queued, then exit.
-    draining: bool,
-}
-
-/// What the stage and the writer thread share.
-#[derive(Debug)]
-struct Shared {
-    queue: Mutex<Queue>,
-    wake: Condvar,
-    /// Messages whose frames were fully written (cumulative).
-    written: AtomicU64,
-    /// Messages abandoned at stop (cumulative).
-    failed: AtomicU64,
-    /// Frame bytes handed over and not yet written.
-    queued_bytes: AtomicUsize,
-    /// Give up now: count what is left as failed and exit.
-    abort: AtomicBool,
-    /// A clone of the current connection, so an abort can break a blocked write.
-    current: Mutex<Option<TcpStream>>,
-}
-
-impl Shared {
-    fn queue(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn current(&self) -> MutexGuard<'_, Option<TcpStream>> {
-        self.current.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// The writer thread's settings and counters.
-#[derive(Debug)]
-struct Link {
-    name: String,
-    addresses: Vec<String>,
-    delay: Duration,
-    max_delay: Duration,
-    connect_timeout: Duration,
-    write_timeout: Duration,
-    connects: Counter,
-    disconnects: Counter,
 }
 
 /// The running TCP output (an [`Output`] with a writer thread of its own).
@@ -350,247 +292,6 @@ impl Output for Tcp {
     }
 }
 
-/// The writer thread's state.
-struct Writer {
-    shared: Arc<Shared>,
-    link: Link,
-    stream: Option<TcpStream>,
-    /// The batch being written (swapped with the shared queue's, keeping capacities).
-    bytes: Vec<u8>,
-    lens: VecDeque<u32>,
-    spare_lens: Vec<u32>,
-    backoff: Duration,
-    warned: bool,
-}
-
-impl Writer {
-    fn run(mut self) {
-        loop {
-            if !self.take_work() {
-                break;
-            }
-            self.write_batch();
-            if self.shared.abort.load(Ordering::Acquire) {
-                break;
-            }
-        }
-        self.disconnect(false);
-    }
-
-    /// Waits for a batch and takes it; `false` when the thread should exit.
-    fn take_work(&mut self) -> bool {
-        let mut q = self.shared.queue();
-        loop {
-            if self.shared.abort.load(Ordering::Acquire) {
-                return false;
-            }
-            if !q.lens.is_empty() {
-                std::mem::swap(&mut self.bytes, &mut q.bytes);
-                std::mem::swap(&mut self.spare_lens, &mut q.lens);
-                drop(q);
-                self.lens.extend(self.spare_lens.drain(..));
-                return true;
-            }
-            if q.draining {
-                return false;
-            }
-            let (guard, timeout) = self
-                .shared
-                .wake
-                .wait_timeout(q, IDLE_CHECK)
-                .unwrap_or_else(|e| e.into_inner());
-            q = guard;
-            if timeout.timed_out() {
-                drop(q);
-                self.check_peer();
-                q = self.shared.queue();
-            }
-        }
-    }
-
-    /// Closes the connection if the peer has closed its side (or sent garbage).
-    fn check_peer(&mut self) {
-        let Some(s) = self.stream.as_mut() else {
-            return;
-        };
-        let closed = match s.set_nonblocking(true) {
-            Err(_) => true,
-            Ok(()) => {
-                let mut b = [0u8; 64];
-                let r = s.read(&mut b);
-                let nb = s.set_nonblocking(false);
-                match r {
-                    Ok(0) => true,
-                    // The receiver never talks: data means something else is listening.
-                    Ok(_) => true,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => nb.is_err(),
-                    Err(_) => true,
-                }
-            }
-        };
-        if closed {
-            self.disconnect(true);
-        }
-    }
-
-    fn disconnect(&mut self, log: bool) {
-        if let Some(s) = self.stream.take() {
-            s.shutdown(Shutdown::Both).unwrap_or(());
-            self.shared.current().take();
-            self.link.disconnects.add(1);
-            if log {
-                engine::log::warn(format_args!(
-                    "{}: connection closed, reconnecting",
-                    self.link.name
-                ));
-            }
-        }
-    }
-
-    /// Connects to the first address that answers, backing off between rounds; `false`
-    /// when aborted meanwhile.
-    fn connect(&mut self) -> bool {
-        loop {
-            if self.shared.abort.load(Ordering::Acquire) {
-                return false;
-            }
-            let mut last_err = None;
-            for a in &self.link.addresses {
-                match connect_one(a, self.link.connect_timeout) {
-                    Ok(s) => {
-                        s.set_nodelay(true).unwrap_or(());
-                        s.set_write_timeout(Some(self.link.write_timeout))
-                            .unwrap_or(());
-                        if let Ok(c) = s.try_clone() {
-                            *self.shared.current() = Some(c);
-                        }
-                        engine::log::info(format_args!(
-                            "{} connected to tcp {}",
-                            self.link.name,
-                            s.peer_addr().map_or_else(|_| a.clone(), |p| p.to_string())
-                        ));
-                        self.stream = Some(s);
-                        self.link.connects.add(1);
-                        self.backoff = self.link.delay;
-                        self.warned = false;
-                        return true;
-                    }
-                    Err(e) => last_err = Some((a.clone(), e)),
-                }
-            }
-            if !self.warned {
-                if let Some((a, e)) = last_err {
-                    engine::log::warn(format_args!(
-                        "{}: cannot connect (last tried {a}: {e}); retrying with backoff up to {:?}",
-                        self.link.name, self.link.max_delay
-                    ));
-                }
-                self.warned = true;
-            }
-            let until = Instant::now() + self.backoff;
-            while Instant::now() < until {
-                if self.shared.abort.load(Ordering::Acquire) {
-                    return false;
-                }
-                thread::sleep(BACKOFF_SLICE.min(until.saturating_duration_since(Instant::now())));
-            }
-            self.backoff = (self.backoff * 2).min(self.link.max_delay);
-        }
-    }
-
-    /// Writes every frame taken, many per `write` call; on a broken connection, reconnects
-    /// and sends the cut frame again from its start. On abort, counts what is left as failed.
-    fn write_batch(&mut self) {
-        // A stopped aggregator closed its side: do not write into a dead connection.
-        self.check_peer();
-        // Byte offset of the front frame, and how much of it (and beyond) is out on the
-        // current connection.
-        let (mut front, mut sent) = (0usize, 0usize);
-        while !self.lens.is_empty() {
-            if self.shared.abort.load(Ordering::Acquire) {
-                break;
-            }
-            if self.stream.is_none() {
-                sent = 0;
-                if !self.connect() {
-                    break;
-                }
-            }
-            let Some(stream) = self.stream.as_mut() else {
-                break;
-            };
-            let from = front + sent;
-            let to = (from + WRITE_CHUNK).min(self.bytes.len());
-            // `write`, not `write_all`: a short write is tracked (`sent`), and a frame cut by
-            // a broken connection is sent again whole, so no byte is lost or duplicated.
-            #[allow(clippy::disallowed_methods)]
-            let result = stream.write(&self.bytes[from..to]);
-            match result {
-                Ok(0) => {
-                    self.disconnect(true);
-                    sent = 0;
-                }
-                Ok(n) => {
-                    sent += n;
-                    let (mut done, mut done_bytes) = (0u64, 0usize);
-                    while let Some(&l) = self.lens.front() {
-                        let l = l as usize;
-                        if sent < l {
-                            break;
-                        }
-                        sent -= l;
-                        front += l;
-                        done += 1;
-                        done_bytes += l;
-                        self.lens.pop_front();
-                    }
-                    if done > 0 {
-                        self.shared
-                            .queued_bytes
-                            .fetch_sub(done_bytes, Ordering::AcqRel);
-                        self.shared.written.fetch_add(done, Ordering::AcqRel);
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.broken(&e);
-                    sent = 0;
-                }
-            }
-        }
-        if !self.lens.is_empty() {
-            // Aborted: what is left is abandoned.
-            let left = self.lens.len() as u64;
-            let bytes: usize = self.lens.iter().map(|&l| l as usize).sum();
-            self.lens.clear();
-            self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-            self.shared.failed.fetch_add(left, Ordering::AcqRel);
-        }
-        self.bytes.clear();
-    }
-
-    fn broken(&mut self, e: &io::Error) {
-        if !self.shared.abort.load(Ordering::Acquire) {
-            engine::log::warn(format_args!(
-                "{}: write failed ({e}); reconnecting and sending again from the cut frame",
-                self.link.name
-            ));
-        }
-        self.disconnect(false);
-    }
-}
-
-fn connect_one(address: &str, timeout: Duration) -> io::Result<TcpStream> {
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "resolves to nothing");
-    for a in address.to_socket_addrs()? {
-        match TcpStream::connect_timeout(&a, timeout) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
-}
-
 impl PluginConfig for TcpOutputConfig {
     type Plugin = Tcp;
 
@@ -644,19 +345,7 @@ impl PluginConfig for TcpOutputConfig {
                 .map_err(|e| BuildError::Invalid(format!("signer: {e}")))?,
             ),
         };
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue {
-                bytes: Vec::with_capacity(64 * 1024),
-                lens: Vec::with_capacity(1024),
-                draining: false,
-            }),
-            wake: Condvar::new(),
-            written: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            queued_bytes: AtomicUsize::new(0),
-            abort: AtomicBool::new(false),
-            current: Mutex::new(None),
-        });
+        let shared = Arc::new(Shared::new());
         let link = Link {
             name: ctx.name().to_string(),
             addresses: addresses.clone(),
@@ -669,16 +358,7 @@ impl PluginConfig for TcpOutputConfig {
         };
         // Shown in reports even while zero (the stage adds to the same counter).
         ctx.counter("dropped");
-        let writer = Writer {
-            shared: shared.clone(),
-            backoff: link.delay,
-            link,
-            stream: None,
-            bytes: Vec::with_capacity(64 * 1024),
-            lens: VecDeque::with_capacity(1024),
-            spare_lens: Vec::with_capacity(1024),
-            warned: false,
-        };
+        let writer = Writer::new(shared.clone(), link);
         let thread = thread::Builder::new()
             .name(format!("{}.writer", ctx.name()))
             .spawn(move || writer.run())
@@ -712,6 +392,7 @@ impl PluginConfig for TcpOutputConfig {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read as _;
     use std::net::{SocketAddr, TcpListener};
 
     use super::*;
@@ -850,6 +531,19 @@ mod tests {
         assert_eq!(read_frames(&l, 3).len(), 3);
         assert_eq!(settle_until(&mut t, 3).delivered, 3);
         assert_eq!(t.capacity(), 3);
+    }
+
+    #[test]
+    fn config_defaults_round_trip() {
+        let c = TcpOutputConfig::default();
+        let back: TcpOutputConfig =
+            serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        let signed: TcpOutputConfig = serde_json::from_str(
+            r#"{"address": "a:1", "signer": {"name": "ops", "hmac_key": "k"}}"#,
+        )
+        .unwrap();
+        assert_eq!(signed.signer.unwrap().hash_function, HashFunction::Md5);
     }
 
     #[test]

@@ -414,6 +414,16 @@ mod tests {
     }
 
     #[test]
+    fn config_defaults_round_trip() {
+        let c = UdpOutputConfig::default();
+        let back: UdpOutputConfig =
+            serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        let json: UdpFormat = serde_json::from_str("\"json\"").unwrap();
+        assert_eq!(json, UdpFormat::Json);
+    }
+
+    #[test]
     fn bad_limits_are_refused() {
         for max in [0, 65_508] {
             let c = UdpOutputConfig {
