@@ -244,3 +244,38 @@ fn a_full_buffer_with_on_full_block_holds_messages_in_the_ring_and_loses_none() 
     assert_balanced(&e);
     assert_balanced(&agg);
 }
+
+#[test]
+fn a_graceful_aggregator_restart_under_steady_traffic_loses_nothing() {
+    let agg_dir = tempfile::tempdir().unwrap();
+    let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0");
+    let agg_addr = agg.listen_addr("tcp", "tcp");
+    let edge_dir = tempfile::tempdir().unwrap();
+    let mut e = edge(edge_dir.path(), agg_addr, "");
+    let udp = e.udp_addr("udp");
+    let out = agg_dir.path().join("out.log");
+    // 3000 messages over 1.5 s; the aggregator stops and restarts in the middle.
+    const N: u64 = 20000;
+    let sender = thread::spawn(move || send_paced(udp, N, 20000, json_datagram));
+    assert!(wait_seqs(&out, 500).len() >= 500);
+    let agg_stopped = agg.stop_gracefully();
+    assert_balanced(&agg_stopped);
+    let agg = aggregator(agg_dir.path(), &agg_addr.to_string());
+    assert_eq!(sender.join().unwrap(), N);
+    wait_seqs(&out, N as usize);
+    let e = e.stop_gracefully();
+    let agg = agg.stop_gracefully();
+    let report = |h: &Hekad| h.stderr()[h.stderr().len().saturating_sub(12)..].join("\n");
+    assert_eq!(
+        seqs_in(&out).len() as u64,
+        N,
+        "edge:\n{}\nfirst aggregator:\n{}\nsecond:\n{}",
+        report(&e),
+        report(&agg_stopped),
+        report(&agg)
+    );
+    assert_exactly(seqs_in(&out), 0..N);
+    assert_eq!(e.final_count("fwd", "delivered"), Some(N));
+    assert_balanced(&e);
+    assert_balanced(&agg);
+}

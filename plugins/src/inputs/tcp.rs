@@ -19,6 +19,12 @@
 //! of a frame loses that frame (`truncated`): Heka framing has no acknowledgements. A frame
 //! must fit a pack (`max_message_size` bytes, header included, as a UDP frame must); a
 //! longer one is skipped and counted (`oversized`), and the stream goes on.
+//!
+//! A graceful stop closes the listener (new connections are refused rather than left in
+//! the backlog), half-closes every connection so its sender reads end-of-stream, and keeps
+//! reading each until the sender closes its side or one second passes: a sender that
+//! notices the close (hekad's TcpOutput does, and reconnects elsewhere or later) loses
+//! nothing it wrote.
 
 mod buffer;
 
@@ -34,6 +40,9 @@ use self::buffer::{FrameBuffer, ReadOutcome};
 
 /// Bits of a token below a source's number (the stage's own, DESIGN.md section 10).
 const SOURCE_SHIFT: u32 = 16;
+
+/// The longest a stopping input keeps reading connections whose peer has not closed yet.
+const FINAL_DRAIN: Duration = Duration::from_secs(1);
 
 /// How often, at most, idle connections are looked for.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
@@ -103,7 +112,8 @@ struct Counts {
 /// The running TCP input.
 #[derive(Debug)]
 pub struct Tcp {
-    listener: mio::net::TcpListener,
+    /// `None` once stopping: new connections are refused, not left unaccepted.
+    listener: Option<mio::net::TcpListener>,
     local: SocketAddr,
     registry: Option<mio::Registry>,
     token: usize,
@@ -119,6 +129,9 @@ pub struct Tcp {
     max_message_size: usize,
     decoder: u8,
     counts: Counts,
+    /// Set by `stop`: keep reading the half-closed connections until their peers close
+    /// them, or until this deadline.
+    draining_until: Option<Instant>,
 }
 
 impl Tcp {
@@ -145,7 +158,7 @@ impl PluginConfig for TcpInputConfig {
             .map_err(|e| BuildError::io(format!("local address of {addr}"), e))?;
         ctx.listening("tcp", local);
         Ok(Tcp {
-            listener,
+            listener: Some(listener),
             local,
             registry: None,
             token: 0,
@@ -168,6 +181,7 @@ impl PluginConfig for TcpInputConfig {
                 oversized: ctx.counter("oversized"),
                 read_errors: ctx.counter("read_errors"),
             },
+            draining_until: None,
         })
     }
 }
@@ -176,7 +190,10 @@ impl Tcp {
     /// Accepts every pending connection; registers those within `max_connections`.
     fn accept(&mut self) -> Result<(), RunError> {
         loop {
-            let (mut stream, _) = match self.listener.accept() {
+            let Some(listener) = self.listener.as_ref() else {
+                return Ok(());
+            };
+            let (mut stream, _) = match listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -226,11 +243,24 @@ impl Tcp {
         }
     }
 
+    /// Closes every connection and ends a stop's drain.
+    fn close_all(&mut self) {
+        for slot in 0..self.conns.len() {
+            self.close(slot);
+        }
+        self.ready.clear();
+        self.draining_until = None;
+    }
+
     /// Closes connections idle for longer than the timeout (at most every [`SWEEP_EVERY`]).
     fn sweep(&mut self, now: Instant) {
         let Some(timeout) = self.idle_timeout else {
             return;
         };
+        if self.draining_until.is_some() {
+            // Stopping: the drain's own deadline closes what is left.
+            return;
+        }
         if now.duration_since(self.last_sweep) < SWEEP_EVERY {
             return;
         }
@@ -301,7 +331,9 @@ impl Tcp {
 
 impl Input for Tcp {
     fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
-        registry.register(&mut self.listener, token, mio::Interest::READABLE)?;
+        if let Some(l) = self.listener.as_mut() {
+            registry.register(l, token, mio::Interest::READABLE)?;
+        }
         self.token = token.0;
         for (slot, c) in self.conns.iter_mut().enumerate() {
             if let Some(c) = c {
@@ -315,7 +347,12 @@ impl Input for Tcp {
 
     fn tick(&mut self, now: Instant) -> bool {
         self.sweep(now);
-        false
+        if let Some(deadline) = self.draining_until {
+            if self.live == 0 || now >= deadline {
+                self.close_all();
+            }
+        }
+        self.draining_until.is_some()
     }
 
     fn ready(&mut self, token: mio::Token) {
@@ -334,6 +371,18 @@ impl Input for Tcp {
 
     fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError> {
         self.sweep(Instant::now());
+        if self.draining_until.is_some() {
+            // Stopping: no new connections; read every open one (no events needed).
+            self.listener_ready = false;
+            for slot in 0..self.conns.len() {
+                if let Some(c) = self.conns[slot].as_mut() {
+                    if !c.readable {
+                        c.readable = true;
+                        self.ready.push(slot);
+                    }
+                }
+            }
+        }
         if self.listener_ready {
             self.listener_ready = false;
             self.accept()?;
@@ -352,13 +401,38 @@ impl Input for Tcp {
         }
         self.ready.clear();
         batch.set_filled(filled);
+        if self.draining_until.is_some() && self.live > 0 {
+            // Peers have not closed yet: come back (tick ends this at the deadline).
+            return Ok(Fill::More);
+        }
+        self.draining_until = None;
         Ok(Fill::Drained)
     }
 
+    /// Half-closes every connection (the peer reads end-of-stream) and keeps reading until
+    /// each peer closes its side or [`FINAL_DRAIN`] passes, so frames a sender wrote before
+    /// it saw the close are read, not reset. A TcpOutput closes as soon as it sees the
+    /// close, so a graceful restart of an aggregator loses nothing in flight from it.
     fn stop(&mut self) {
-        for slot in 0..self.conns.len() {
-            self.close(slot);
+        // Take what already connected, then refuse the rest: a connection left in the
+        // listen backlog would take a sender's frames and be reset at exit.
+        if self.accept().is_err() {
+            self.counts.read_errors.add(1);
         }
-        self.ready.clear();
+        if let Some(mut l) = self.listener.take() {
+            if let Some(r) = &self.registry {
+                r.deregister(&mut l).unwrap_or(());
+            }
+        }
+        let mut open = false;
+        for c in self.conns.iter().flatten() {
+            c.stream.shutdown(std::net::Shutdown::Write).unwrap_or(());
+            open = true;
+        }
+        if open {
+            self.draining_until = Some(Instant::now() + FINAL_DRAIN);
+        } else {
+            self.ready.clear();
+        }
     }
 }
