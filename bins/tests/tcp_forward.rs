@@ -262,20 +262,28 @@ fn a_graceful_aggregator_restart_under_steady_traffic_loses_nothing() {
     assert_balanced(&agg_stopped);
     let agg = aggregator(agg_dir.path(), &agg_addr.to_string());
     assert_eq!(sender.join().unwrap(), N);
-    wait_seqs(&out, N as usize);
+    // The edge's stop drains its buffer into the aggregator; its counts then say what the
+    // file must hold (under a loaded host the edge's socket may drop datagrams: counted).
     let e = e.stop_gracefully();
+    let accepted = e.final_count("udp", "accepted").unwrap();
+    let kernel_drops = e.final_count("udp", "kernel_drops").unwrap();
+    assert_eq!(accepted + kernel_drops, N);
+    assert_eq!(e.final_count("fwd", "delivered"), Some(accepted));
+    wait_seqs(&out, accepted as usize);
     let agg = agg.stop_gracefully();
     let report = |h: &Hekad| h.stderr()[h.stderr().len().saturating_sub(12)..].join("\n");
+    let mut seqs = seqs_in(&out);
     assert_eq!(
-        seqs_in(&out).len() as u64,
-        N,
+        seqs.len() as u64,
+        accepted,
         "edge:\n{}\nfirst aggregator:\n{}\nsecond:\n{}",
         report(&e),
         report(&agg_stopped),
         report(&agg)
     );
-    assert_exactly(seqs_in(&out), 0..N);
-    assert_eq!(e.final_count("fwd", "delivered"), Some(N));
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len() as u64, accepted, "each exactly once");
     assert_balanced(&e);
     assert_balanced(&agg);
 }
