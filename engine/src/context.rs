@@ -8,6 +8,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::config::OnFull;
 use crate::counters::{Counter, Counters};
 use crate::error::BuildError;
 use crate::plugin::Global;
@@ -72,6 +73,8 @@ pub struct BuildContext {
     pub(crate) sockets: Arc<Sockets>,
     /// The sockets this build took, so the supervisor can close the others.
     pub(crate) socket_keys: Arc<Mutex<Vec<SocketKey>>>,
+    /// The section's `on_full` common key.
+    pub(crate) on_full: OnFull,
 }
 
 /// An address an input listens on, as announced at build.
@@ -101,7 +104,20 @@ impl BuildContext {
             decoders: Arc::default(),
             sockets: Arc::default(),
             socket_keys: Arc::default(),
+            on_full: OnFull::default(),
         }
+    }
+
+    /// The same context with `on_full` set (tests and tools building outputs by hand).
+    pub fn with_on_full(mut self, on_full: OnFull) -> Self {
+        self.on_full = on_full;
+        self
+    }
+
+    /// The section's `on_full` common key (outputs): what the output does when it cannot
+    /// keep up. An output with a bounded buffer of its own (TcpOutput) applies it there.
+    pub fn on_full(&self) -> OnFull {
+        self.on_full
     }
 
     /// The plugin's config name (`name`, defaulting to `type`).

@@ -58,7 +58,7 @@ pub use msg_buf::MsgBuf;
 pub use pack::{PackState, PipelinePack, MAX_MESSAGE_SIZE};
 pub use pipeline::{run_with, validate, Pipeline, Validated};
 pub use plan::{available_cores, Plan, PlannedThread, Rank, StageInfo};
-pub use plugin::{Decoder, Event, Fill, Filter, Global, Input, Output, PluginConfig};
+pub use plugin::{Decoder, Event, Fill, Filter, Global, Input, Output, PluginConfig, Settled};
 pub use queue::{queue, QueueConsumer, QueueProducer};
 pub use registry::Registry;
 pub use report::Report;

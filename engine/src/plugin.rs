@@ -122,6 +122,26 @@ pub trait Filter: Send + 'static {
     }
 }
 
+/// What became of messages an output had accepted (see [`Output::settle`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Committed to the destination.
+    pub delivered: u64,
+    /// Failed for good.
+    pub write_errors: u64,
+    /// Dropped by the output's own bounded buffer (`on_full: drop`).
+    pub dropped: u64,
+    /// The error behind `write_errors`, for the log.
+    pub error: Option<WriteError>,
+}
+
+impl Settled {
+    /// Messages settled in any way.
+    pub fn total(&self) -> u64 {
+        self.delivered + self.write_errors + self.dropped
+    }
+}
+
 /// Delivers messages to the outside world (Heka's `Output.Deliver`), on its own consumer.
 pub trait Output: Send + 'static {
     /// Delivers one message routed to this output.
@@ -139,6 +159,35 @@ pub trait Output: Send + 'static {
     /// A [`WriteError`]: the uncommitted messages are counted as write errors.
     fn commit(&mut self, _now: Instant, _force: bool) -> Result<bool, WriteError> {
         Ok(true)
+    }
+
+    /// Commits (as [`Output::commit`]) and says what became of the `pending` messages
+    /// delivered since the last settlement. The default maps `commit`: `Ok(true)` settles
+    /// all of them as delivered, `Ok(false)` none, an error all as write errors.
+    ///
+    /// An output that hands messages to a thread of its own (TcpOutput) overrides it to
+    /// report exact counts as its thread makes progress, including messages it `dropped`
+    /// (`on_full: drop`); the stage keeps `routed = delivered + write_errors + dropped`.
+    fn settle(&mut self, now: Instant, force: bool, pending: u64) -> Settled {
+        match self.commit(now, force) {
+            Ok(true) => Settled {
+                delivered: pending,
+                ..Settled::default()
+            },
+            Ok(false) => Settled::default(),
+            Err(e) => Settled {
+                write_errors: pending,
+                error: Some(e),
+                ..Settled::default()
+            },
+        }
+    }
+
+    /// How many more packs the output can take now; the stage takes at most that many in
+    /// its next batch, and 0 is back-pressure (the stage makes no progress and producers
+    /// gate on it). Default: no limit.
+    fn capacity(&mut self) -> usize {
+        usize::MAX
     }
 
     /// Handles a lifecycle event on the output's own thread.

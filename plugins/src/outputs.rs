@@ -3,7 +3,11 @@
 pub mod counter;
 pub mod file;
 pub mod log;
+pub mod tcp;
+pub mod udp;
 
 pub use counter::{Counter, CounterOutputConfig};
 pub use file::{FileOutputConfig, FileWriter, Format, Perm};
 pub use log::{Log, LogFormat, LogOutputConfig};
+pub use tcp::{Tcp, TcpOutputConfig, TcpSignerConfig};
+pub use udp::{UdpFormat, UdpOutputConfig, UdpOutputGlobal, UdpWriter};

@@ -5,7 +5,9 @@ use engine::Registry;
 use crate::decoders::{JsonDecoderConfig, MsgPackDecoderConfig, ProtobufDecoderConfig};
 use crate::filters::{CountFilterConfig, HeartbeatFilterConfig};
 use crate::inputs::{StatsdUdpInputConfig, TcpInputConfig, UdpInputConfig};
-use crate::outputs::{CounterOutputConfig, FileOutputConfig, LogOutputConfig};
+use crate::outputs::{
+    CounterOutputConfig, FileOutputConfig, LogOutputConfig, TcpOutputConfig, UdpOutputConfig,
+};
 
 /// Registers every built-in plugin type under its Heka name.
 pub fn register_all(registry: &mut Registry) {
@@ -20,4 +22,6 @@ pub fn register_all(registry: &mut Registry) {
     registry.output::<FileOutputConfig>("FileOutput");
     registry.output::<CounterOutputConfig>("CounterOutput");
     registry.output::<LogOutputConfig>("LogOutput");
+    registry.output::<UdpOutputConfig>("UdpOutput");
+    registry.output::<TcpOutputConfig>("TcpOutput");
 }

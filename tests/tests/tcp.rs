@@ -227,3 +227,31 @@ fn an_idle_connection_is_closed_even_when_nothing_else_happens() {
     let report = p.wait();
     assert_eq!(report.value("tcp", "idle_closed"), 1, "{report}");
 }
+
+#[test]
+fn a_stop_half_closes_connections_and_reads_until_each_sender_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(dir.path(), &config(""));
+    let addr = input_addr(&p, "tcp");
+    let routed = p.counters().get("out", "routed");
+    let mut a = connect(addr);
+    send_frames(&mut a, 0..10);
+    assert_eq!(wait_for(&routed, 10, Duration::from_secs(10)), 10);
+    p.stop();
+    assert!(
+        closed_by_server(&mut a, Duration::from_secs(5)),
+        "the sender reads end-of-stream"
+    );
+    // Written after the sender saw the close, before it closed its side: still read.
+    send_frames(&mut a, 10..20);
+    drop(a);
+    assert!(
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+        "a stopping input refuses new connections"
+    );
+    let report = p.wait();
+    assert!(report.balances(), "{report}");
+    let mut seqs = seqs_in(&dir.path().join("out.log"));
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..20).collect::<Vec<_>>(), "{report}");
+}

@@ -237,6 +237,7 @@ pub(crate) fn start(
         decoders: decoder_names.clone(),
         sockets: shared.sockets.clone(),
         socket_keys: socket_keys.clone(),
+        on_full: s.common.on_full,
     };
     let build = |s: &Section, p: &dyn Parsed, i: usize| {
         p.build(&ctx_for(s, i)).map_err(|source| StartError::Build {

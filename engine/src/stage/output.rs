@@ -219,22 +219,26 @@ impl<O: Output> OutputStage<O> {
         let Health::Up(output) = &mut self.health else {
             return;
         };
-        let result = catch_unwind(AssertUnwindSafe(|| output.commit(Instant::now(), force)));
-        match result {
-            Ok(Ok(true)) => {
-                self.counters.delivered.add(self.pending);
-                self.pending = 0;
-                self.failures = 0;
+        let pending = self.pending;
+        let settled = catch_unwind(AssertUnwindSafe(|| {
+            output.settle(Instant::now(), force, pending)
+        }));
+        let s = match settled {
+            Ok(s) => s,
+            Err(p) => return self.panicked("commit", p.as_ref()),
+        };
+        self.counters.delivered.add(s.delivered);
+        self.counters.write_errors.add(s.write_errors);
+        self.counters.dropped.add(s.dropped);
+        self.pending = self.pending.saturating_sub(s.total());
+        if s.delivered > 0 {
+            // Proven healthy: the next panic starts the backoff afresh.
+            self.failures = 0;
+        }
+        if let Some(e) = s.error {
+            if self.error_log.allow() {
+                crate::log::warn(format_args!("output {}: commit failed: {e}", self.name));
             }
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => {
-                self.counters.write_errors.add(self.pending);
-                self.pending = 0;
-                if self.error_log.allow() {
-                    crate::log::warn(format_args!("output {}: commit failed: {e}", self.name));
-                }
-            }
-            Err(p) => self.panicked("commit", p.as_ref()),
         }
     }
 
@@ -262,7 +266,22 @@ impl<O: Output> Stage for OutputStage<O> {
             // In backoff: hold back-pressure until the rebuild is due.
             return 0;
         }
-        let Some((lo, hi)) = self.cursor.next_batch(budget) else {
+        let room = match &mut self.health {
+            Health::Up(output) => match catch_unwind(AssertUnwindSafe(|| output.capacity())) {
+                Ok(room) => room,
+                Err(p) => {
+                    self.panicked("capacity", p.as_ref());
+                    return 0;
+                }
+            },
+            _ => usize::MAX,
+        };
+        if room == 0 {
+            // Back-pressure: take nothing until the output has room (it settles meanwhile).
+            self.commit(false);
+            return 0;
+        }
+        let Some((lo, hi)) = self.cursor.next_batch(budget.min(room)) else {
             self.commit(false);
             return 0;
         };

@@ -20,10 +20,16 @@
 //! must fit a pack (`max_message_size` bytes, header included, as a UDP frame must); a
 //! longer one is skipped and counted (`oversized`), and the stream goes on.
 //!
-//! On stop (a reload or a shutdown) the input hands its live connections, with the bytes it
-//! read but did not frame, to the supervisor's [`Sockets`]; the next pipeline's TcpInput on
-//! the same address adopts them, so a reload resets no connection and loses no byte. At
-//! shutdown the supervisor closes them.
+//! A reload's stop hands the live connections, with the bytes read but not framed, to the
+//! supervisor's [`Sockets`]; the next pipeline's TcpInput on the same address adopts them
+//! (and the listener, which the supervisor keeps open), so a reload resets no connection
+//! and loses no byte.
+//!
+//! A shutdown's stop closes the listener (new connections are refused rather than left in
+//! the backlog), half-closes every connection so its sender reads end-of-stream, and keeps
+//! reading each until the sender closes its side or one second passes: a sender that
+//! notices the close (hekad's TcpOutput does, and reconnects elsewhere or later) loses
+//! nothing it wrote.
 
 mod buffer;
 
@@ -45,6 +51,9 @@ use self::buffer::{FrameBuffer, ReadOutcome};
 
 /// Bits of a token below a source's number (the stage's own, DESIGN.md section 10).
 const SOURCE_SHIFT: u32 = 16;
+
+/// The longest a stopping input keeps reading connections whose peer has not closed yet.
+const FINAL_DRAIN: Duration = Duration::from_secs(1);
 
 /// How often, at most, idle connections are looked for.
 const SWEEP_EVERY: Duration = Duration::from_millis(100);
@@ -114,7 +123,8 @@ struct Counts {
 /// The running TCP input.
 #[derive(Debug)]
 pub struct Tcp {
-    listener: mio::net::TcpListener,
+    /// `None` once stopping: new connections are refused, not left unaccepted.
+    listener: Option<mio::net::TcpListener>,
     local: SocketAddr,
     /// The listener's socket id: the key of its handed-over connections.
     address: String,
@@ -135,6 +145,9 @@ pub struct Tcp {
     max_message_size: usize,
     decoder: u8,
     counts: Counts,
+    /// Set by `stop`: keep reading the half-closed connections until their peers close
+    /// them, or until this deadline.
+    draining_until: Option<Instant>,
 }
 
 impl Tcp {
@@ -169,7 +182,7 @@ impl PluginConfig for TcpInputConfig {
             .map_err(|e| BuildError::io(format!("local address of {addr}"), e))?;
         ctx.listening("tcp", local);
         Ok(Tcp {
-            listener,
+            listener: Some(listener),
             local,
             address: ctx.socket_id(&self.address),
             sockets: ctx.sockets(),
@@ -195,6 +208,7 @@ impl PluginConfig for TcpInputConfig {
                 oversized: ctx.counter("oversized"),
                 read_errors: ctx.counter("read_errors"),
             },
+            draining_until: None,
         })
     }
 }
@@ -203,7 +217,10 @@ impl Tcp {
     /// Accepts every pending connection; registers those within `max_connections`.
     fn accept(&mut self) -> Result<(), RunError> {
         loop {
-            let (stream, _) = match self.listener.accept() {
+            let Some(listener) = self.listener.as_ref() else {
+                return Ok(());
+            };
+            let (stream, _) = match listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -279,11 +296,43 @@ impl Tcp {
         }
     }
 
+    /// Closes every connection and ends a stop's drain.
+    /// Hands every live connection, with what it read but did not frame, to the next
+    /// pipeline (a reload).
+    fn hand_over_all(&mut self) {
+        for slot in 0..self.conns.len() {
+            let Some(mut c) = self.conns[slot].take() else {
+                continue;
+            };
+            if let Some(r) = &self.registry {
+                r.deregister(&mut c.stream).unwrap_or(());
+            }
+            self.live -= 1;
+            let pending = c.frames.pending().to_vec();
+            let stream = OwnedFd::from(c.stream);
+            self.sockets
+                .hand_over(&self.address, HandedOver { stream, pending });
+        }
+        self.ready.clear();
+    }
+
+    fn close_all(&mut self) {
+        for slot in 0..self.conns.len() {
+            self.close(slot);
+        }
+        self.ready.clear();
+        self.draining_until = None;
+    }
+
     /// Closes connections idle for longer than the timeout (at most every [`SWEEP_EVERY`]).
     fn sweep(&mut self, now: Instant) {
         let Some(timeout) = self.idle_timeout else {
             return;
         };
+        if self.draining_until.is_some() {
+            // Stopping: the drain's own deadline closes what is left.
+            return;
+        }
         if now.duration_since(self.last_sweep) < SWEEP_EVERY {
             return;
         }
@@ -354,7 +403,9 @@ impl Tcp {
 
 impl Input for Tcp {
     fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
-        registry.register(&mut self.listener, token, mio::Interest::READABLE)?;
+        if let Some(l) = self.listener.as_mut() {
+            registry.register(l, token, mio::Interest::READABLE)?;
+        }
         self.token = token.0;
         for (slot, c) in self.conns.iter_mut().enumerate() {
             if let Some(c) = c {
@@ -368,6 +419,12 @@ impl Input for Tcp {
 
     fn tick(&mut self, now: Instant) -> bool {
         self.sweep(now);
+        if let Some(deadline) = self.draining_until {
+            if self.live == 0 || now >= deadline {
+                self.close_all();
+            }
+            return self.draining_until.is_some();
+        }
         self.adopt()
     }
 
@@ -387,6 +444,18 @@ impl Input for Tcp {
 
     fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError> {
         self.sweep(Instant::now());
+        if self.draining_until.is_some() {
+            // Stopping: no new connections; read every open one (no events needed).
+            self.listener_ready = false;
+            for slot in 0..self.conns.len() {
+                if let Some(c) = self.conns[slot].as_mut() {
+                    if !c.readable {
+                        c.readable = true;
+                        self.ready.push(slot);
+                    }
+                }
+            }
+        }
         if self.listener_ready {
             self.listener_ready = false;
             self.accept()?;
@@ -405,26 +474,47 @@ impl Input for Tcp {
         }
         self.ready.clear();
         batch.set_filled(filled);
+        if self.draining_until.is_some() && self.live > 0 {
+            // Peers have not closed yet: come back (tick ends this at the deadline).
+            return Ok(Fill::More);
+        }
+        self.draining_until = None;
         Ok(Fill::Drained)
     }
 
-    /// Hands every live connection, with what it read but did not frame, to the next
-    /// pipeline (see the module doc).
+    /// On a reload, hands every live connection to the next pipeline; on a shutdown,
+    /// refuses new connections and half-closes the open ones, reading each until its peer
+    /// closes or [`FINAL_DRAIN`] passes, so frames a sender wrote before it saw the close
+    /// are read, not reset (see the module doc).
     fn stop(&mut self) {
         self.stopped = true;
-        for slot in 0..self.conns.len() {
-            let Some(mut c) = self.conns[slot].take() else {
-                continue;
-            };
-            if let Some(r) = &self.registry {
-                r.deregister(&mut c.stream).unwrap_or(());
-            }
-            self.live -= 1;
-            let pending = c.frames.pending().to_vec();
-            let stream = OwnedFd::from(c.stream);
-            self.sockets
-                .hand_over(&self.address, HandedOver { stream, pending });
+        if self.sockets.reloading() {
+            self.hand_over_all();
+            return;
         }
-        self.ready.clear();
+        // Take what already connected, then refuse the rest: a connection left in the
+        // listen backlog would take a sender's frames and be reset at exit.
+        if self.accept().is_err() {
+            self.counts.read_errors.add(1);
+        }
+        if let Some(mut l) = self.listener.take() {
+            if let Some(r) = &self.registry {
+                r.deregister(&mut l).unwrap_or(());
+            }
+            // The supervisor keeps a copy of the socket: stop listening for every copy.
+            socket2::SockRef::from(&l)
+                .shutdown(std::net::Shutdown::Read)
+                .unwrap_or(());
+        }
+        let mut open = false;
+        for c in self.conns.iter().flatten() {
+            c.stream.shutdown(std::net::Shutdown::Write).unwrap_or(());
+            open = true;
+        }
+        if open {
+            self.draining_until = Some(Instant::now() + FINAL_DRAIN);
+        } else {
+            self.ready.clear();
+        }
     }
 }

@@ -1,0 +1,289 @@
+//! Edge hekad (UdpInput → TcpOutput) → aggregator hekad (TcpInput + ProtobufDecoder →
+//! FileOutput), real processes on loopback: numbered messages arrive exactly once; an
+//! aggregator restart loses nothing within the edge's buffer; a tiny buffer with
+//! `on_full: drop` counts its drops and `delivered + dropped = routed`. Every wait is bounded.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tests::{json_datagram, send_paced, seqs_in, Hekad};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hekad");
+
+fn aggregator(dir: &Path, address: &str) -> Hekad {
+    signed_aggregator(dir, address, "")
+}
+
+/// An aggregator whose ProtobufDecoder gets `decoder_extra` (signers).
+fn signed_aggregator(dir: &Path, address: &str, decoder_extra: &str) -> Hekad {
+    Hekad::start_with_config(
+        BIN,
+        dir,
+        &format!(
+            r#"{{
+  "inputs":   [{{"name": "tcp", "type": "TcpInput", "address": "{address}"}}],
+  "decoders": [{{"type": "ProtobufDecoder"{decoder_extra}}}],
+  "outputs":  [{{"name": "file", "type": "FileOutput", "path": "out.log",
+                 "flush_interval_ms": 50}}],
+  "chains":   {{"default": {{"outputs": ["file"]}}}}
+}}"#
+        ),
+    )
+}
+
+fn edge(dir: &Path, to: SocketAddr, extra: &str) -> Hekad {
+    Hekad::start_with_config(
+        BIN,
+        dir,
+        &format!(
+            r#"{{
+  "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}}],
+  "decoders": [{{"type": "JsonDecoder", "default": true}}],
+  "outputs":  [{{"name": "fwd", "type": "TcpOutput", "address": "{to}",
+                 "reconnect_delay_ms": 20, "reconnect_max_delay_ms": 200{extra}}}],
+  "chains":   {{"default": {{"outputs": ["fwd"]}}}}
+}}"#
+        ),
+    )
+}
+
+/// Asks `h` for its counts (SIGUSR1) until `owner`'s counter `name` reaches `target`, at
+/// most 30 s; returns the last value seen.
+fn wait_count(h: &Hekad, owner: &str, name: &str, target: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        h.signal("USR1");
+        thread::sleep(Duration::from_millis(100));
+        let v = h.final_count(owner, name).unwrap_or(0);
+        if v >= target || Instant::now() > deadline {
+            return v;
+        }
+    }
+}
+
+/// Waits at most 30 s until `path` holds `n` numbered lines; returns them.
+fn wait_seqs(path: &Path, n: usize) -> Vec<u64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = seqs_in(path);
+        if s.len() >= n || Instant::now() > deadline {
+            return s;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn assert_exactly(mut seqs: Vec<u64>, want: impl Iterator<Item = u64>) {
+    seqs.sort_unstable();
+    let want: Vec<u64> = want.collect();
+    assert_eq!(seqs.len(), want.len(), "count");
+    assert_eq!(seqs, want, "each exactly once");
+}
+
+fn assert_balanced(h: &Hekad) {
+    assert!(
+        h.stderr()
+            .iter()
+            .any(|l| l.contains("balance:") && l.ends_with(": ok")),
+        "{:#?}",
+        h.stderr()
+    );
+}
+
+#[test]
+fn signed_numbered_messages_arrive_exactly_once_through_edge_and_aggregator() {
+    let agg_dir = tempfile::tempdir().unwrap();
+    let mut agg = signed_aggregator(
+        agg_dir.path(),
+        "127.0.0.1:0",
+        r#", "signers": {"edge_1": {"hmac_key": "k3y"}}, "require_signature": true"#,
+    );
+    let agg_addr = agg.listen_addr("tcp", "tcp");
+    let edge_dir = tempfile::tempdir().unwrap();
+    let mut e = edge(
+        edge_dir.path(),
+        agg_addr,
+        r#", "signer": {"name": "edge", "key_version": 1, "hmac_key": "k3y", "hash_function": "sha1"}"#,
+    );
+    const N: u64 = 5000;
+    let sent = send_paced(e.udp_addr("udp"), N, 20_000, json_datagram);
+    let out = agg_dir.path().join("out.log");
+    let got = wait_seqs(&out, N as usize);
+    assert_eq!(got.len() as u64, N, "edge: {:#?}", e.stderr());
+    let e = e.stop_gracefully();
+    let agg = agg.stop_gracefully();
+    assert_exactly(seqs_in(&out), 0..N);
+    assert_eq!(e.final_count("udp", "accepted"), Some(sent));
+    assert_eq!(e.final_count("fwd", "routed"), Some(N));
+    assert_eq!(e.final_count("fwd", "delivered"), Some(N));
+    assert_eq!(e.final_count("fwd", "dropped"), Some(0));
+    assert_eq!(e.final_count("fwd", "connects"), Some(1));
+    assert_eq!(agg.final_count("file", "delivered"), Some(N));
+    assert_eq!(
+        agg.final_count("decode", "decode_errors"),
+        Some(0),
+        "every signature verified"
+    );
+    assert_balanced(&e);
+    assert_balanced(&agg);
+}
+
+#[test]
+fn an_aggregator_restart_loses_nothing_the_edge_buffered() {
+    let agg_dir = tempfile::tempdir().unwrap();
+    let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0");
+    let agg_addr = agg.listen_addr("tcp", "tcp");
+    let edge_dir = tempfile::tempdir().unwrap();
+    let mut e = edge(edge_dir.path(), agg_addr, r#", "buffer_messages": 5000"#);
+    let udp = e.udp_addr("udp");
+    let out = agg_dir.path().join("out.log");
+    const N1: u64 = 1000;
+    const N2: u64 = 2000;
+    send_paced(udp, N1, 20_000, json_datagram);
+    assert_eq!(wait_seqs(&out, N1 as usize).len() as u64, N1);
+    let agg = agg.stop_gracefully();
+    assert_balanced(&agg);
+
+    // The aggregator is down: the edge takes these and holds them.
+    send_paced(udp, N2, 20_000, |i, b| json_datagram(N1 + i, b));
+    assert_eq!(wait_count(&e, "fwd", "routed", N1 + N2), N1 + N2);
+    assert_eq!(
+        e.final_count("fwd", "delivered"),
+        Some(N1),
+        "nothing written into the closed connection"
+    );
+    assert_eq!(seqs_in(&out).len() as u64, N1);
+
+    // Back on the same port: the buffer drains into it.
+    let mut agg = aggregator(agg_dir.path(), &agg_addr.to_string());
+    assert_eq!(agg.listen_addr("tcp", "tcp"), agg_addr);
+    assert_eq!(wait_seqs(&out, (N1 + N2) as usize).len() as u64, N1 + N2);
+    let e = e.stop_gracefully();
+    let agg = agg.stop_gracefully();
+    assert_exactly(seqs_in(&out), 0..N1 + N2);
+    assert_eq!(e.final_count("fwd", "delivered"), Some(N1 + N2));
+    assert_eq!(e.final_count("fwd", "dropped"), Some(0));
+    assert_eq!(e.final_count("fwd", "write_errors"), Some(0));
+    assert!(e.final_count("fwd", "connects") >= Some(2));
+    assert_eq!(agg.final_count("file", "delivered"), Some(N2));
+    assert_balanced(&e);
+    assert_balanced(&agg);
+}
+
+#[test]
+fn a_tiny_buffer_with_on_full_drop_counts_every_drop() {
+    // A port with nobody on it, for now.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let edge_dir = tempfile::tempdir().unwrap();
+    let mut e = edge(
+        edge_dir.path(),
+        port,
+        r#", "buffer_messages": 10, "on_full": "drop""#,
+    );
+    const N: u64 = 300;
+    send_paced(e.udp_addr("udp"), N, 20_000, json_datagram);
+    assert_eq!(wait_count(&e, "fwd", "routed", N), N);
+    assert_eq!(wait_count(&e, "fwd", "dropped", N - 10), N - 10);
+    assert_eq!(e.final_count("fwd", "delivered"), Some(0));
+
+    let agg_dir = tempfile::tempdir().unwrap();
+    let agg = aggregator(agg_dir.path(), &port.to_string());
+    let out = agg_dir.path().join("out.log");
+    assert_eq!(wait_seqs(&out, 10).len(), 10, "edge: {:#?}", e.stderr());
+    let e = e.stop_gracefully();
+    let agg = agg.stop_gracefully();
+    // The first ten were kept (drop-newest), the rest counted.
+    assert_exactly(seqs_in(&out), 0..10);
+    let routed = e.final_count("fwd", "routed").unwrap();
+    let delivered = e.final_count("fwd", "delivered").unwrap();
+    let dropped = e.final_count("fwd", "dropped").unwrap();
+    let errors = e.final_count("fwd", "write_errors").unwrap();
+    assert_eq!((routed, delivered, dropped, errors), (N, 10, N - 10, 0));
+    assert_eq!(agg.final_count("file", "delivered"), Some(10));
+    assert_balanced(&e);
+    assert_balanced(&agg);
+}
+
+#[test]
+fn a_full_buffer_with_on_full_block_holds_messages_in_the_ring_and_loses_none() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let edge_dir = tempfile::tempdir().unwrap();
+    let mut e = edge(
+        edge_dir.path(),
+        port,
+        r#", "buffer_messages": 10, "on_full": "block""#,
+    );
+    // Fewer than the ring holds (1024): the rest wait in the ring, not in the buffer.
+    const N: u64 = 300;
+    send_paced(e.udp_addr("udp"), N, 20_000, json_datagram);
+    assert_eq!(wait_count(&e, "udp", "accepted", N), N);
+    let taken = wait_count(&e, "fwd", "routed", 10);
+    assert_eq!(taken, 10, "the output takes only what its buffer holds");
+    thread::sleep(Duration::from_millis(300));
+    e.signal("USR1");
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!(e.final_count("fwd", "routed"), Some(10), "still held back");
+
+    let agg_dir = tempfile::tempdir().unwrap();
+    let agg = aggregator(agg_dir.path(), &port.to_string());
+    let out = agg_dir.path().join("out.log");
+    assert_eq!(wait_seqs(&out, N as usize).len() as u64, N);
+    let e = e.stop_gracefully();
+    let agg = agg.stop_gracefully();
+    assert_exactly(seqs_in(&out), 0..N);
+    assert_eq!(e.final_count("fwd", "delivered"), Some(N));
+    assert_eq!(e.final_count("fwd", "dropped"), Some(0));
+    assert_balanced(&e);
+    assert_balanced(&agg);
+}
+
+#[test]
+fn a_graceful_aggregator_restart_under_steady_traffic_loses_nothing() {
+    let agg_dir = tempfile::tempdir().unwrap();
+    let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0");
+    let agg_addr = agg.listen_addr("tcp", "tcp");
+    let edge_dir = tempfile::tempdir().unwrap();
+    let mut e = edge(edge_dir.path(), agg_addr, "");
+    let udp = e.udp_addr("udp");
+    let out = agg_dir.path().join("out.log");
+    // 3000 messages over 1.5 s; the aggregator stops and restarts in the middle.
+    const N: u64 = 20000;
+    let sender = thread::spawn(move || send_paced(udp, N, 20000, json_datagram));
+    assert!(wait_seqs(&out, 500).len() >= 500);
+    let agg_stopped = agg.stop_gracefully();
+    assert_balanced(&agg_stopped);
+    let agg = aggregator(agg_dir.path(), &agg_addr.to_string());
+    assert_eq!(sender.join().unwrap(), N);
+    // The edge's stop drains its buffer into the aggregator; its counts then say what the
+    // file must hold (under a loaded host the edge's socket may drop datagrams: counted).
+    let e = e.stop_gracefully();
+    let accepted = e.final_count("udp", "accepted").unwrap();
+    let kernel_drops = e.final_count("udp", "kernel_drops").unwrap();
+    assert_eq!(accepted + kernel_drops, N);
+    assert_eq!(e.final_count("fwd", "delivered"), Some(accepted));
+    wait_seqs(&out, accepted as usize);
+    let agg = agg.stop_gracefully();
+    let report = |h: &Hekad| h.stderr()[h.stderr().len().saturating_sub(12)..].join("\n");
+    let mut seqs = seqs_in(&out);
+    assert_eq!(
+        seqs.len() as u64,
+        accepted,
+        "edge:\n{}\nfirst aggregator:\n{}\nsecond:\n{}",
+        report(&e),
+        report(&agg_stopped),
+        report(&agg)
+    );
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len() as u64, accepted, "each exactly once");
+    assert_balanced(&e);
+    assert_balanced(&agg);
+}
