@@ -8,47 +8,12 @@
 //!
 //! `cargo bench --bench pipeline`
 
-use std::io;
 use std::time::{Duration, Instant};
 
-use benches::NullOutputConfig;
+use benches::{MemoryInputConfig, NullOutputConfig};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use engine::config::Config;
-use engine::{Batch, BuildContext, BuildError, Fill, Input, PluginConfig, Registry, RunError};
-use serde::{Deserialize, Serialize};
-
-/// An input that fills every claimed pack with one pre-encoded message, forever.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct MemoryInputConfig {
-    /// Size of the message to repeat.
-    size: usize,
-}
-
-struct MemoryInput {
-    message: Vec<u8>,
-}
-
-impl PluginConfig for MemoryInputConfig {
-    type Plugin = MemoryInput;
-    fn build(&self, _ctx: &BuildContext) -> Result<MemoryInput, BuildError> {
-        Ok(MemoryInput {
-            message: benches::json_message(7, self.size),
-        })
-    }
-}
-
-impl Input for MemoryInput {
-    fn register(&mut self, _r: &mio::Registry, _t: mio::Token) -> io::Result<()> {
-        Ok(())
-    }
-    fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError> {
-        for i in 0..batch.len() {
-            batch.get_mut(i).set_raw(&self.message);
-        }
-        batch.set_filled(batch.len());
-        Ok(Fill::More)
-    }
-}
+use engine::Registry;
 
 fn config(size: usize, output: &str, plan: &str) -> String {
     let out = match output {

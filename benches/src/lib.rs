@@ -47,3 +47,53 @@ impl engine::Output for NullOutput {
         Ok(())
     }
 }
+
+/// Config of the benches' `MemoryInput`: repeats one pre-encoded JSON message of `size`
+/// bytes, `count` times (0: forever).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct MemoryInputConfig {
+    /// Size of the message to repeat.
+    pub size: usize,
+    /// How many to produce; 0 = no end.
+    #[serde(default)]
+    pub count: u64,
+}
+
+/// An input that fills every claimed pack with one pre-encoded message, with no socket.
+#[derive(Debug)]
+pub struct MemoryInput {
+    message: Vec<u8>,
+    left: Option<u64>,
+}
+
+impl engine::PluginConfig for MemoryInputConfig {
+    type Plugin = MemoryInput;
+    fn build(&self, _ctx: &engine::BuildContext) -> Result<MemoryInput, engine::BuildError> {
+        Ok(MemoryInput {
+            message: json_message(7, self.size),
+            left: (self.count > 0).then_some(self.count),
+        })
+    }
+}
+
+impl engine::Input for MemoryInput {
+    fn register(&mut self, _r: &mio::Registry, _t: mio::Token) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn fill(&mut self, batch: &mut engine::Batch<'_>) -> Result<engine::Fill, engine::RunError> {
+        let n = self
+            .left
+            .map_or(batch.len(), |left| batch.len().min(left as usize));
+        for i in 0..n {
+            batch.get_mut(i).set_raw(&self.message);
+        }
+        batch.set_filled(n);
+        if let Some(left) = &mut self.left {
+            *left -= n as u64;
+            if *left == 0 {
+                return Ok(engine::Fill::Drained);
+            }
+        }
+        Ok(engine::Fill::More)
+    }
+}

@@ -168,6 +168,9 @@ pub struct FileWriter {
     committed_len: u64,
     /// A write since the last commit failed: the commit reports it.
     failed: Option<std::io::Error>,
+    /// A regular file (fsynced at commit); not a device or a pipe, where fsync means nothing
+    /// (and fails with EINVAL).
+    regular: bool,
 }
 
 /// Opens `path` for appending (created with `perm`), making a new directory entry durable.
@@ -230,7 +233,9 @@ impl FileWriter {
         }
         match open_append(&self.path, self.perm) {
             Ok(f) => {
-                self.committed_len = f.metadata().map_or(0, |m| m.len());
+                let meta = f.metadata();
+                self.committed_len = meta.as_ref().map_or(0, |m| m.len());
+                self.regular = meta.is_ok_and(|m| m.is_file());
                 self.file = f;
                 engine::log::info(format_args!(
                     "{} was moved or removed: reopened",
@@ -268,7 +273,7 @@ impl BatchWriter for FileWriter {
     fn commit(&mut self) -> Result<(), WriteError> {
         self.reopen_if_moved();
         self.write_out();
-        if self.failed.is_none() {
+        if self.failed.is_none() && self.regular {
             if let Err(e) = self.file.sync_data() {
                 self.roll_back();
                 self.failed = Some(e);
@@ -303,10 +308,10 @@ impl PluginConfig for FileOutputConfig {
         let path = ctx.resolve_path(&self.path);
         let file = open_append(&path, self.perm.0)
             .map_err(|e| BuildError::io(format!("open {}", path.display()), e))?;
-        let committed_len = file
+        let meta = file
             .metadata()
-            .map_err(|e| BuildError::io(format!("stat {}", path.display()), e))?
-            .len();
+            .map_err(|e| BuildError::io(format!("stat {}", path.display()), e))?;
+        let (committed_len, regular) = (meta.len(), meta.is_file());
         engine::log::info(format_args!("{} writes to {}", ctx.name(), path.display()));
         Ok(runner(FileWriter {
             file,
@@ -314,6 +319,7 @@ impl PluginConfig for FileOutputConfig {
             perm: self.perm.0,
             committed_len,
             failed: None,
+            regular,
             buf: Vec::with_capacity(WRITE_THRESHOLD + 64 * 1024),
             format: LineFormat {
                 format: self.format,
