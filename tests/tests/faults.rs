@@ -144,6 +144,14 @@ impl engine::Decoder for BoomDecoder {
     }
 }
 
+/// One pipeline at a time: the slow-output test measures this process's RSS, which other
+/// tests' rings would inflate.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn start(dir: &std::path::Path, config: &str) -> engine::Pipeline {
     let mut r = tests::registry();
     r.filter::<PanickyFilterConfig>("PanickyFilter");
@@ -188,6 +196,7 @@ fn rss_bytes() -> u64 {
 
 #[test]
 fn an_output_that_panics_is_rebuilt_and_the_rest_runs_on() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let p = start(
         dir.path(),
@@ -230,6 +239,7 @@ fn an_output_that_panics_is_rebuilt_and_the_rest_runs_on() {
 
 #[test]
 fn an_output_out_of_retries_is_disabled_and_its_drops_are_counted() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let p = start(
         dir.path(),
@@ -262,6 +272,7 @@ const SLOW_THREADS: &str = r#""threads": [{"stages": ["udp"]},
 
 #[test]
 fn a_slow_output_slows_intake_but_loses_nothing_accepted() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let before = rss_bytes();
     let p = start(
@@ -306,6 +317,7 @@ fn a_slow_output_slows_intake_but_loses_nothing_accepted() {
 
 #[test]
 fn an_output_that_may_drop_cannot_hold_the_others_back() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let p = start(
         dir.path(),
@@ -338,6 +350,7 @@ fn an_output_that_may_drop_cannot_hold_the_others_back() {
 
 #[test]
 fn a_panicking_filter_or_decoder_costs_only_its_message() {
+    let _one = serial();
     let dir = tempfile::tempdir().unwrap();
     let p = start(
         dir.path(),
