@@ -150,9 +150,13 @@ fn decode(decoder: &mut impl Decoder, data: &[u8]) -> Verdict {
     });
     check_decoded(&first, &pack.message, data.len());
     // Again into the same, now used, buffers: the same answer.
-    let second = bounded("decode again", data.len(), ALLOC_PER_BYTE, ALLOC_BASE, || {
-        decoder.decode(&mut pack)
-    });
+    let second = bounded(
+        "decode again",
+        data.len(),
+        ALLOC_PER_BYTE,
+        ALLOC_BASE,
+        || decoder.decode(&mut pack),
+    );
     assert_eq!(first, second, "decoding the same bytes twice");
     check_decoded(&second, &pack.message, data.len());
     match first {
@@ -166,9 +170,7 @@ fn decode(decoder: &mut impl Decoder, data: &[u8]) -> Verdict {
 fn check_decoded(result: &Result<engine::Decoded, DecodeError>, m: &Message, len: usize) {
     match *result {
         Ok(_) => assert_bounded(m, len),
-        Err(
-            DecodeError::Malformed { offset: at } | DecodeError::InvalidUtf8 { offset: at },
-        ) => {
+        Err(DecodeError::Malformed { offset: at } | DecodeError::InvalidUtf8 { offset: at }) => {
             assert!(at <= len, "error offset {at} past the input's {len} bytes");
         }
         Err(_) => {}
@@ -188,7 +190,11 @@ fn assert_bounded(m: &Message, len: usize) {
     }
     for f in m.fields.as_slice() {
         assert!(f.name.len() <= len && f.representation.len() <= len);
-        assert!(f.values.len() <= len, "{} values from {len} bytes", f.values.len());
+        assert!(
+            f.values.len() <= len,
+            "{} values from {len} bytes",
+            f.values.len()
+        );
         match f.values.get() {
             Values::String(v) => assert!(v.iter().all(|s| s.len() <= len)),
             Values::Bytes(v) => assert!(v.iter().all(|b| b.len() <= len)),
@@ -222,7 +228,11 @@ fn framing(data: &[u8]) -> Verdict {
                 rest = &rest[n..];
             }
             Ok(None) => {
-                assert!(rest.len() < 3 + 255, "{} bytes and still no header", rest.len());
+                assert!(
+                    rest.len() < 3 + 255,
+                    "{} bytes and still no header",
+                    rest.len()
+                );
                 break;
             }
             // Bad framing closes the connection: the stream cannot be resynchronised.
@@ -249,8 +259,8 @@ fn statsd(data: &[u8]) -> Verdict {
             assert!(metric.samples().count() <= line.len());
         }
     }
-    let mut agg = Aggregator::new(AggregatorConfig::default(), 1_700_000_000)
-        .expect("default aggregator");
+    let mut agg =
+        Aggregator::new(AggregatorConfig::default(), 1_700_000_000).expect("default aggregator");
     agg.ingest(data);
     let c = agg.counters();
     assert_eq!(c.packets, 1);
@@ -295,7 +305,11 @@ fn config(data: &[u8]) -> Verdict {
             assert!(message.starts_with("fuzz.json:"), "{message}");
             if let Some(p) = e.position() {
                 let lines = text.split('\n').count();
-                assert!(p.line >= 1 && p.line <= lines, "line {} of {lines}: {message}", p.line);
+                assert!(
+                    p.line >= 1 && p.line <= lines,
+                    "line {} of {lines}: {message}",
+                    p.line
+                );
                 assert!(p.column >= 1, "{message}");
             }
             Verdict::Rejected(message)
