@@ -56,7 +56,7 @@ fn kind(i: u64, hostile: usize) -> Kind {
     match i % 4 {
         0 | 2 => Kind::Valid(i / 2),
         1 => Kind::Hostile((i / 4) as usize % hostile),
-        _ if (i / 4) % 5 == 0 => Kind::Oversized,
+        _ if (i / 4).is_multiple_of(5) => Kind::Oversized,
         _ => Kind::Hostile((i / 4 + 7) as usize % hostile),
     }
 }

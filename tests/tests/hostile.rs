@@ -202,6 +202,43 @@ fn limits_give_the_documented_errors() {
     }
 }
 
+/// A length prefix of gigabytes (msgpack `str32`/`bin32`/`map32`/`array32`, protobuf
+/// varint lengths, a frame's `message_length`) allocates nothing like its size: the decode,
+/// decoder and pack set-up included, each input costs less than 64 KiB.
+#[test]
+fn huge_length_prefixes_allocate_nothing_like_their_size() {
+    let cases = [
+        (Surface::MsgPack, "bad-str32-length-4gib-no-body.msgpack"),
+        (Surface::MsgPack, "bad-bin32-length-4gib.msgpack"),
+        (Surface::MsgPack, "bad-ext32-length-4gib.msgpack"),
+        (Surface::MsgPack, "bad-map32-4g-entries.msgpack"),
+        (
+            Surface::MsgPack,
+            "bad-array32-4g-elements-in-fields.msgpack",
+        ),
+        (Surface::MsgPack, "bad-map32-4g-entries-in-fields.msgpack"),
+        (Surface::Protobuf, "bad-payload-length-2-to-63.pb"),
+        (Surface::Protobuf, "bad-payload-length-4gib.pb"),
+        (Surface::Protobuf, "bad-packed-integers-length-huge.pb"),
+        (Surface::Protobuf, "bad-frame-message-length-4gib.bin"),
+        (Surface::Framing, "bad-message-length-4gib.bin"),
+    ];
+    for (surface, name) in cases {
+        let bytes = std::fs::read(corpus_dir(surface).join(name)).expect(name);
+        let before = thread_allocated_bytes();
+        let verdict = surface.feed(&bytes);
+        let used = thread_allocated_bytes() - before;
+        assert!(
+            matches!(verdict, Verdict::Rejected(_)),
+            "{name}: {verdict:?}"
+        );
+        assert!(
+            used > 0 && used < 64 << 10,
+            "{name}: {used} bytes allocated"
+        );
+    }
+}
+
 /// An edit of a corpus file: overwrite, insert or delete a run of bytes, truncate, or splice
 /// in the tail of another file of the same corpus.
 #[derive(Clone, Debug)]
