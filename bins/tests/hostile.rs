@@ -15,7 +15,8 @@ const MAX_MESSAGE_SIZE: usize = 16_384;
 
 /// Every corpus file of the decoder surfaces that is a decode error for the decoder
 /// UdpInput hands it to (a `0x1E` first byte: ProtobufDecoder, else the default
-/// JsonDecoder) and fits in a datagram.
+/// JsonDecoder; both configured as `tests::Surface` configures them) and fits in a
+/// datagram.
 fn hostile_datagrams() -> Vec<Vec<u8>> {
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
     let mut out = Vec::new();
@@ -70,7 +71,8 @@ fn hostile_datagrams_are_counted_and_valid_ones_all_arrive() {
         r#"{{
   "engine":   {{"max_message_size": {MAX_MESSAGE_SIZE}, "pool_size": 1024}},
   "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}}],
-  "decoders": [{{"type": "JsonDecoder", "default": true}}, {{"type": "ProtobufDecoder"}}],
+  "decoders": [{{"type": "JsonDecoder", "default": true}}, {{"type": "ProtobufDecoder",
+                 "signers": {{"ops_1": {{"hmac_key": "s3cret"}}}}}}],
   "outputs":  [{{"name": "out", "type": "FileOutput", "path": "out.log",
                  "flush_interval_ms": 100}}],
   "chains":   {{"default": {{"outputs": ["out"]}}}}

@@ -118,8 +118,17 @@ impl Surface {
     }
 }
 
+/// A ProtobufDecoder that knows signer `ops` version 1 (key `s3cret`), so frames signed
+/// by it reach the HMAC check.
 fn protobuf_decoder() -> plugins::decoders::Protobuf {
-    ProtobufDecoderConfig::default()
+    let mut config = ProtobufDecoderConfig::default();
+    config.signers.insert(
+        "ops_1".into(),
+        plugins::decoders::SignerConfig {
+            hmac_key: "s3cret".into(),
+        },
+    );
+    config
         .build(&BuildContext::standalone("ProtobufDecoder"))
         .expect("ProtobufDecoder builds")
 }
