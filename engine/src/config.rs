@@ -43,7 +43,7 @@ mod tests;
 mod validate;
 
 pub use chain::Chain;
-pub use common_keys::{CommonKeys, OnFull, Retries, COMMON_KEYS};
+pub use common_keys::{CommonKeys, OnFull, Retries, COMMON_KEYS, MAX_SOCKETS};
 pub use engine_section::{
     EngineConfig, ThreadPlan, WaitKind, MAX_MESSAGE_SIZE_LIMIT, MAX_POOL_SIZE,
 };

@@ -16,6 +16,11 @@ pub const COMMON_KEYS: &[&str] = &[
     "sockets",
 ];
 
+/// The most SO_REUSEPORT sockets (and input stages) one input section may ask for with
+/// `sockets`: more than any host has cores, and few enough that a typo cannot make the
+/// engine allocate a stage name per socket for billions of sockets.
+pub const MAX_SOCKETS: usize = 1024;
+
 /// The engine-handled keys of a plugin section, other than `name` and `type`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct CommonKeys {
@@ -29,7 +34,8 @@ pub struct CommonKeys {
     pub retries: Option<Retries>,
     /// Filters: seconds between ticks (Heka's `ticker_interval` is accepted too).
     pub ticker_interval_secs: Option<u64>,
-    /// Inputs: how many SO_REUSEPORT sockets (each its own stage) to open; absent: one.
+    /// Inputs: how many SO_REUSEPORT sockets (each its own stage) to open, 1 to
+    /// [`MAX_SOCKETS`]; absent: one.
     pub sockets: Option<usize>,
 }
 

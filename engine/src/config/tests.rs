@@ -344,6 +344,11 @@ fn bad_common_keys() {
     assert_eq!(e.message(), "only a decoder can be the default");
     let e = error("{\"inputs\": [{\"type\": \"X\", \"sockets\": 0}]}");
     assert_eq!(place(&e), (1, 38, "inputs[0].sockets"));
+    // Found while writing the loader's fuzz target: a huge count made validation build a
+    // stage name per socket (billions of them) before anything refused it.
+    let e = error("{\"inputs\": [{\"type\": \"X\", \"sockets\": 1000000000000}]}");
+    assert_eq!(place(&e), (1, 38, "inputs[0].sockets"));
+    assert_eq!(e.message(), "must be at most 1024");
     let e = error("{\"inputs\": [{\"type\": \"X\", \"message_matcher\": \"TRUE\"}]}");
     assert_eq!(e.path(), "inputs[0].message_matcher");
     let e = error("{\"inputs\": [{\"name\": \"x\"}]}");

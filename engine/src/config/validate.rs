@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::MAX_SOCKETS;
 use super::{key_path, raw, Chain, Config, ConfigError, Kind, OnFull, Section, MAX_OUTPUTS};
 
 /// Stage names the engine uses itself (DESIGN.md section 10, "Plan names").
@@ -90,6 +91,10 @@ fn common_keys(config: &Config) -> Result<(), ConfigError> {
         }
         if c.sockets == Some(0) {
             return Err(s.error("sockets", "must be at least 1"));
+        }
+        if c.sockets.is_some_and(|n| n > MAX_SOCKETS) {
+            let message = format!("must be at most {MAX_SOCKETS}");
+            return Err(s.error("sockets", message));
         }
         if c.default {
             if let Some(first) = default {

@@ -1,0 +1,12 @@
+//! libFuzzer target: protobuf (see `tests::Surface`); the corpus seeds are in `tests/corpus/protobuf/`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tests::Surface;
+
+#[global_allocator]
+static ALLOC: engine::testing::CountingAllocator = engine::testing::CountingAllocator;
+
+fuzz_target!(|data: &[u8]| {
+    Surface::from_name("protobuf").expect("surface").feed(data);
+});
