@@ -63,9 +63,11 @@ def send(kind, port, rate):
             s.sendall(frame(b"%d" % t))
     else:
         sys.exit(f"probe.py: unknown kind {kind}")
+    one()  # the first probe, then tell run.sh that probes are flowing
+    print("probe: started", file=sys.stderr, flush=True)
     period = 1.0 / rate
     start = time.monotonic()
-    i = 0
+    i = 1
     while not stop:
         due = start + i * period
         d = due - time.monotonic()

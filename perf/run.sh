@@ -29,6 +29,7 @@
 #              (OURS_STATSD_CMD = the statsd scenario)            [0]
 #   SKB_DEFER  value for net.core.skb_defer_max during the run   [unchanged]
 #   HEKAD_ARGS extra hekad flags, e.g. "--pool-size 1024"       []
+#   KEEP       1 = keep each run's directory (config, stderr, outputs, latency.log)  [0]
 #   RESULTS    the result file                                   [perf/results/<date>-<host>.md]
 #
 # PEERS=1 installs the peers the way ../shared/perf-peers/peers.sh's header says (its
@@ -181,6 +182,10 @@ run_one() { # scenario size rate (the scenario's env is sourced by the caller)
         taskset -c "$GEN_CPU" python3 "$ROOT/perf/probe.py" send "$PROBE" "$port" "$PROBE_RATE" \
             2>"$dir/probe.err" &
         probe_pid=$!
+        for _ in $(seq 100); do # python may take a while to start on a busy box
+            grep -q "probe: started" "$dir/probe.err" 2>/dev/null && break
+            sleep 0.05
+        done
     fi
     if [[ $rate == max ]]; then n=$MAXN; else n=$((rate * DUR)); fi
     # PORTS generators, each sending n/PORTS at rate/PORTS, all on GEN_CPU.
@@ -220,7 +225,7 @@ run_one() { # scenario size rate (the scenario's env is sourced by the caller)
     else
         written=$(written_now "$dir" "$pid")
     fi
-    kdrop=$(last_report "$dir/stderr" | grep -oE "kernel_drops=[0-9]+" | cut -d= -f2 |
+    kdrop=$(last_report "$dir/stderr" | { grep -oE "kernel_drops=[0-9]+" || true; } | cut -d= -f2 |
         awk '{ s += $1; n++ } END { if (n) print s }')
     if [[ -z $kdrop ]]; then
         if [[ $GEN == udpflood ]]; then kdrop="~$((snmp1 - snmp0))"; else kdrop="-"; fi
@@ -231,12 +236,12 @@ run_one() { # scenario size rate (the scenario's env is sourced by the caller)
     if [[ -n $probe_out ]]; then
         local np
         read -r np p50 p99 < <(python3 "$ROOT/perf/probe.py" report "$probe_out")
-        log "$scenario $size $offered: latency from $np probes ($(cat "$dir/probe.err" 2>/dev/null) sent)"
+        log "$scenario $size $offered: latency from $np probes ($(grep -o "probes=[0-9]*" "$dir/probe.err") sent)"
     fi
     row "$scenario" "$size" "$offered" "$sent" "$written" \
         "$(awk -v s="$sent" -v w="$written" 'BEGIN {printf "%.2f", s ? (s - w) * 100 / s : 0}')" \
         "$kdrop" "$us" "$rss" "$p50" "$p99"
-    rm -rf "$dir"
+    if [[ ${KEEP:-0} == 1 ]]; then log "kept $dir"; else rm -rf "$dir"; fi
 }
 
 host=$(hostname -s)
