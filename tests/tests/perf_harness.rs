@@ -109,7 +109,9 @@ fn every_perf_scenario_config_validates() {
         with_probe["chains"]["latency-probe"] =
             serde_json::json!({"message_type": "latency-probe", "outputs": ["latency"]});
         for (i, t) in [text, with_probe.to_string()].iter().enumerate() {
-            let file = dir.path().join(format!("{}-{i}.json", name.to_string_lossy()));
+            let file = dir
+                .path()
+                .join(format!("{}-{i}.json", name.to_string_lossy()));
             std::fs::write(&file, t).unwrap();
             let config = engine::config::Config::load(&file)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
