@@ -19,7 +19,7 @@
 # The CPU pinning and the generator (udpflood -g) are run.sh's. Exit 1 when a check fails.
 #
 # The constant: binary, thread stacks, the FileOutput's 1 MiB batch buffer, decoder and
-# counter state: measured ~6.5 MiB (phase 1, 2026-11-26), documented as 16 MiB. Measured
+# counter state: measured 5.8-6.5 MiB (phase 1, 2026-11-26), documented as 16 MiB. Measured
 # at the same time, phase 2 peaked at 134 MiB = 64 MiB ring + 70 MiB: each pack's decoded
 # Message keeps its payload String's capacity (up to max_message_size) after the pack is
 # reused, so today's bound is about 2 x pool_size x max_message_size + the constant, and

@@ -26,7 +26,9 @@
 #   LATENCY    1 = run the latency probe (needs jq and python3)  [1]
 #   PROBE_RATE latency probes per second                         [1000]
 #   PEERS      1 = also run peers.sh log (OURS_CMD = udp-json-file) and peers.sh statsd
-#              (OURS_STATSD_CMD = the statsd scenario)            [0]
+#              (OURS_STATSD_CMD = the statsd scenario), with the same SIZES, RATES (statsd:
+#              STATSD_RATES, default RATES), DUR, MAXN, REPS, CPUs and RCVBUF; peers.sh's
+#              other knobs (LOG_PEERS, STATSD_PEERS, GSO, QUIET_MAX...) pass through   [0]
 #   SKB_DEFER  value for net.core.skb_defer_max during the run   [unchanged]
 #   HEKAD_ARGS extra hekad flags, e.g. "--pool-size 1024"       []
 #   KEEP       1 = keep each run's directory (config, stderr, outputs, latency.log)  [0]
@@ -279,7 +281,8 @@ if [[ ${PEERS:-0} == 1 ]]; then
         echo "## peers.sh log, $(date -u '+%H:%M UTC') (ours = hekad, perf/scenarios/udp-json-file)"
         echo
         echo '```'
-        OURS_CMD="$ROOT/perf/ours.sh udp-json-file" SIZES="$SIZES" GEN_CPU="$GEN_CPU" PEER_CPUS="$HEKAD_CPUS" \
+        OURS_CMD="$ROOT/perf/ours.sh udp-json-file" SIZES="$SIZES" RATES="$RATES" DUR="$DUR" MAXN="$MAXN" \
+            REPS="$REPS" GEN_CPU="$GEN_CPU" PEER_CPUS="$HEKAD_CPUS" RCVBUF="$RCVBUF" \
             bash "$PEERS_DIR/peers.sh" log
         echo '```'
         echo
@@ -288,7 +291,8 @@ if [[ ${PEERS:-0} == 1 ]]; then
         echo '```'
         OURS_STATSD_CMD="$ROOT/perf/ours.sh statsd" \
             OURS_STATSD_COUNT_CMD="awk 'index(\$1, \"stats_counts.flood.\") == 1 { s += \$2 } END { printf \"%d\\n\", s }' \"\$WORKDIR/out.log\"" \
-            GEN_CPU="$GEN_CPU" PEER_CPUS="$HEKAD_CPUS" bash "$PEERS_DIR/peers.sh" statsd
+            STATSD_RATES="${STATSD_RATES:-$RATES}" DUR="$DUR" MAXN="$MAXN" REPS="$REPS" \
+            GEN_CPU="$GEN_CPU" PEER_CPUS="$HEKAD_CPUS" RCVBUF="$RCVBUF" bash "$PEERS_DIR/peers.sh" statsd
         echo '```'
     } | tee -a "$result"
 fi
