@@ -38,7 +38,7 @@
 # `install` step runs on first use): apt-get installs gcc, iproute2 and the peers' shared
 # libraries (and nodejs/npm when node is missing); rsyslog, syslog-ng-core and
 # collectd-core .debs are unpacked with `dpkg -x` under $WORK of peers.sh
-# (/tmp/perf-peers), not installed as services; Etsy statsd 0.9.0 is `npm install`ed there.
+# (PEERS_WORK, default /tmp/perf-peers), not installed as services; Etsy statsd 0.9.0 is `npm install`ed there.
 #
 # Columns: offered rate, sent, written, loss % (sent - written), kernel drops (hekad's
 # SO_MEMINFO count summed over its UDP inputs; "~N" = the system-wide Udp RcvbufErrors
@@ -275,6 +275,16 @@ result=${RESULTS:-$ROOT/perf/results/$(date +%Y-%m-%d)-$host.md}
 } | tee -a "$result"
 
 if [[ ${PEERS:-0} == 1 ]]; then
+    PEERS_WORK=${PEERS_WORK:-/tmp/perf-peers}
+    # peers.sh runs from a copy with one fix: its cpu_snapshot ends with `cat` of the last
+    # /proc/<pid>/stat, so when that process exits meanwhile (any short-lived process on a
+    # busy box) pipefail + set -e end peers.sh silently in the middle of a table.
+    mkdir -p "$PEERS_WORK/src"
+    cp -p "$PEERS_DIR"/*.sh "$PEERS_DIR"/*.c "$PEERS_DIR"/*.js "$PEERS_WORK/src/"
+    sed -i 's#do cat "$f" 2>/dev/null; done#do cat "$f" 2>/dev/null || true; done#' "$PEERS_WORK/src/peers.sh"
+    PEERS_DIR=$PEERS_WORK/src
+    # First use: peers.sh install (its output to stderr, not into the result file).
+    [[ -x $PEERS_WORK/root/usr/sbin/rsyslogd ]] || WORK=$PEERS_WORK bash "$PEERS_DIR/peers.sh" install >&2
     log "peers (log): rsyslog, syslog-ng, nullsink and hekad (udp-json-file) through peers.sh"
     {
         echo
@@ -283,7 +293,7 @@ if [[ ${PEERS:-0} == 1 ]]; then
         echo '```'
         OURS_CMD="$ROOT/perf/ours.sh udp-json-file" SIZES="$SIZES" RATES="$RATES" DUR="$DUR" MAXN="$MAXN" \
             REPS="$REPS" GEN_CPU="$GEN_CPU" PEER_CPUS="$HEKAD_CPUS" RCVBUF="$RCVBUF" \
-            bash "$PEERS_DIR/peers.sh" log
+            WORK=$PEERS_WORK bash "$PEERS_DIR/peers.sh" log
         echo '```'
         echo
         echo "## peers.sh statsd, $(date -u '+%H:%M UTC') (ours = hekad, perf/scenarios/statsd)"
@@ -292,7 +302,8 @@ if [[ ${PEERS:-0} == 1 ]]; then
         OURS_STATSD_CMD="$ROOT/perf/ours.sh statsd" \
             OURS_STATSD_COUNT_CMD="awk 'index(\$1, \"stats_counts.flood.\") == 1 { s += \$2 } END { printf \"%d\\n\", s }' \"\$WORKDIR/out.log\"" \
             STATSD_RATES="${STATSD_RATES:-$RATES}" DUR="$DUR" MAXN="$MAXN" REPS="$REPS" \
-            GEN_CPU="$GEN_CPU" PEER_CPUS="$HEKAD_CPUS" RCVBUF="$RCVBUF" bash "$PEERS_DIR/peers.sh" statsd
+            GEN_CPU="$GEN_CPU" PEER_CPUS="$HEKAD_CPUS" RCVBUF="$RCVBUF" WORK=$PEERS_WORK \
+            bash "$PEERS_DIR/peers.sh" statsd
         echo '```'
     } | tee -a "$result"
 fi
