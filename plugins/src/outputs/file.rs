@@ -14,7 +14,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use engine::{
     runner, BatchRunner, BatchWriter, BuildContext, BuildError, DataRecycler, PipelinePack,
@@ -95,7 +95,9 @@ pub struct FileOutputConfig {
     /// `text` (payload), `json` (the whole message) or `protobuf` (framed).
     #[serde(default)]
     pub format: Format,
-    /// Prefix each line with the message timestamp (RFC 3339) and a space.
+    /// Prefix each line with the time the output formats it (RFC 3339 UTC, nanoseconds)
+    /// and a space, as Heka's FileOutput prefixed `time.Now()`: the message's own
+    /// timestamp is in the `json` format. perf/run.sh reads it for its latency column.
     #[serde(default)]
     pub prefix_ts: bool,
     /// Mode of a newly created file.
@@ -139,7 +141,8 @@ impl DataRecycler for LineFormat {
     fn prep_out_data(&self, pack: &PipelinePack, out: &mut Vec<u8>) -> Result<(), WriteError> {
         let m = &pack.message;
         if self.prefix_ts {
-            rfc3339::format(m.timestamp, out);
+            // One vDSO clock read per line, only when asked for.
+            rfc3339::format(now_ns(), out);
             out.push(b' ');
         }
         match self.format {
@@ -153,6 +156,13 @@ impl DataRecycler for LineFormat {
         out.push(b'\n');
         Ok(())
     }
+}
+
+/// The wall clock in nanoseconds since the Unix epoch (0 before it).
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// Appends batches of lines to a file (the FileOutput's `BatchWriter`).
@@ -367,6 +377,27 @@ mod tests {
         assert!(bad.build(&BuildContext::standalone("f")).is_err());
         let json: Format = serde_json::from_str("\"protobuf\"").unwrap();
         assert_eq!(json, Format::Protobuf);
+    }
+
+    #[test]
+    fn prefix_ts_is_the_time_of_formatting_not_the_message_timestamp() {
+        let mut pack = PipelinePack::new(1024);
+        pack.message.payload.push_str("hello");
+        pack.message.timestamp = 5; // 1970: must not appear
+        let f = LineFormat {
+            format: Format::Text,
+            prefix_ts: true,
+        };
+        let mut out = f.make_out_data();
+        let before = now_ns();
+        f.prep_out_data(&pack, &mut out).unwrap();
+        let after = now_ns();
+        let line = std::str::from_utf8(&out).unwrap();
+        let (ts, rest) = line.split_once(' ').unwrap();
+        assert_eq!(rest, "hello\n");
+        assert_eq!(ts.len(), 30, "nine fraction digits: {ts}");
+        let at = rfc3339::parse(ts.as_bytes()).unwrap();
+        assert!(before <= at && at <= after, "{before} <= {at} <= {after}");
     }
 
     #[test]
