@@ -52,10 +52,11 @@ pub use error::{BuildError, DecodeError, Decoded, RunError, StartError, WriteErr
 pub use gauges::{rss_bytes, Gauges};
 pub use generator::{Generator, Holder};
 pub use message::{
-    Clear, Field, FieldValues, Message, Reuse, ValueType, Values, DEFAULT_SEVERITY, MAX_FIELDS,
+    Clear, Field, FieldValues, Message, Reuse, ValueType, Values, DEFAULT_SEVERITY, KEPT_FIELDS,
+    MAX_FIELDS,
 };
 pub use msg_buf::MsgBuf;
-pub use pack::{PackState, PipelinePack, MAX_MESSAGE_SIZE};
+pub use pack::{PackState, PipelinePack, MAX_MESSAGE_SIZE, RELEASE_RAW_ABOVE, RETAINED_BYTES};
 pub use pipeline::{run_with, validate, Pipeline, Validated};
 pub use plan::{available_cores, Plan, PlannedThread, Rank, StageInfo};
 pub use plugin::{Decoder, Event, Fill, Filter, Global, Input, Output, PluginConfig, Settled};

@@ -6,6 +6,19 @@
 /// How many fields one message may carry; a decoder that would exceed it reports an error.
 pub const MAX_FIELDS: usize = 1024;
 
+/// Spare fields a message keeps allocated after an outlier (see [`Message::shrink_outliers`]).
+pub const KEPT_FIELDS: usize = 64;
+
+/// Caps `s`'s capacity at `max` bytes, emptying it if it must shrink (it is cleared, or a
+/// spare whose content is stale).
+#[inline]
+fn trim_string(s: &mut String, max: usize) {
+    if s.capacity() > max {
+        s.clear();
+        s.shrink_to(max);
+    }
+}
+
 /// The type of a field's values (Heka's `Field.ValueType`, same numbering as the protobuf wire).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -72,6 +85,13 @@ impl<T: Clear + Default> Reuse<T> {
         self.len = 0;
     }
 
+    /// Gives back what an outlier left: spares beyond `keep` are dropped, and every kept
+    /// element is trimmed by `trim`.
+    fn shrink_outliers(&mut self, keep: usize, mut trim: impl FnMut(&mut T)) {
+        self.shrink_spares(keep);
+        self.items.iter_mut().for_each(&mut trim);
+    }
+
     /// Drops spares beyond `keep` elements, so one outlier does not pin memory forever.
     pub fn shrink_spares(&mut self, keep: usize) {
         if self.items.len() > keep.max(self.len) {
@@ -129,6 +149,31 @@ pub enum Values<'a> {
 }
 
 impl FieldValues {
+    /// Caps the retained capacity of every value buffer at about `max_bytes`.
+    fn shrink_outliers(&mut self, max_bytes: usize) {
+        self.strings
+            .shrink_outliers(KEPT_FIELDS, |s| trim_string(s, max_bytes));
+        self.bytes.shrink_outliers(KEPT_FIELDS, |b| {
+            if b.capacity() > max_bytes {
+                b.clear();
+                b.shrink_to(max_bytes);
+            }
+        });
+        let per = |size: usize| (max_bytes / size).max(1);
+        if self.integers.capacity() > per(8) {
+            self.integers.clear();
+            self.integers.shrink_to(per(8));
+        }
+        if self.doubles.capacity() > per(8) {
+            self.doubles.clear();
+            self.doubles.shrink_to(per(8));
+        }
+        if self.bools.capacity() > per(1) {
+            self.bools.clear();
+            self.bools.shrink_to(per(1));
+        }
+    }
+
     fn clear(&mut self) {
         self.value_type = ValueType::String;
         self.strings.clear();
@@ -293,6 +338,27 @@ impl Default for Message {
 }
 
 impl Message {
+    /// After [`Message::clear`]: gives back the memory an outlier message left behind
+    /// (DESIGN.md section 10: a slot that grew for an outlier shrinks back), so that every
+    /// string keeps at most `max_bytes` of capacity and at most [`KEPT_FIELDS`] spare fields
+    /// stay allocated. A handful of compares for a message of ordinary size.
+    pub fn shrink_outliers(&mut self, max_bytes: usize) {
+        for s in [
+            &mut self.msg_type,
+            &mut self.logger,
+            &mut self.payload,
+            &mut self.env_version,
+            &mut self.hostname,
+        ] {
+            trim_string(s, max_bytes);
+        }
+        self.fields.shrink_outliers(KEPT_FIELDS, |f| {
+            trim_string(&mut f.name, max_bytes);
+            trim_string(&mut f.representation, max_bytes);
+            f.values.shrink_outliers(max_bytes);
+        });
+    }
+
     /// Resets every value to its default, keeping every allocation.
     pub fn clear(&mut self) {
         self.uuid = [0; 16];

@@ -133,6 +133,26 @@ impl MsgBuf {
         true
     }
 
+    /// Empties it and gives the whole pages after its first one back to the kernel
+    /// (`MADV_DONTNEED`: they read as zeros and cost no memory until written again).
+    pub fn release(&mut self) {
+        const PAGE: usize = 4096;
+        let base = self.ptr.as_ptr() as usize;
+        let start = (base + PAGE).next_multiple_of(PAGE);
+        let end = (base + self.len) & !(PAGE - 1);
+        self.len = 0;
+        if end <= start {
+            return;
+        }
+        // SAFETY: `start .. end` is whole pages inside `base .. base + len`, which this
+        // buffer owns exclusively (no other `MsgBuf` covers any byte of it, and `&mut self`
+        // excludes readers); the pages stay mapped and read as zeros, which keeps every byte
+        // of the range initialized.
+        let r =
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        debug_assert_eq!(r, 0, "madvise: {}", io::Error::last_os_error());
+    }
+
     /// Pointer to the start of the buffer, for `recvmmsg`.
     pub(crate) fn as_mut_ptr(&mut self) -> *mut u8 {
         self.ptr.as_ptr()

@@ -27,6 +27,12 @@ pub enum PackState {
     Skip,
 }
 
+/// What a reused pack keeps of an outlier's decoded strings and buffers, per buffer.
+pub const RETAINED_BYTES: usize = 16 << 10;
+
+/// Raw messages longer than this give their pages back after decoding.
+pub const RELEASE_RAW_ABOVE: usize = 8 << 10;
+
 /// Largest UDP payload: the default and maximum `max_message_size`.
 pub const MAX_MESSAGE_SIZE: usize = 65_507;
 
@@ -86,7 +92,8 @@ impl PipelinePack {
         }
     }
 
-    /// Clears the pack in place for reuse; keeps every allocation.
+    /// Clears the pack in place for reuse; keeps the allocations of an ordinary message and
+    /// gives back what an outlier grew beyond [`RETAINED_BYTES`] per buffer.
     pub fn reset(&mut self) {
         self.state = PackState::Empty;
         self.decoder = 0;
@@ -95,6 +102,17 @@ impl PipelinePack {
         self.recv_time = 0;
         self.msg_bytes.clear();
         self.message.clear();
+        self.message.shrink_outliers(RETAINED_BYTES);
+    }
+
+    /// After decoding: gives a large datagram's raw pages back to the kernel (one `madvise`,
+    /// only for messages over [`RELEASE_RAW_ABOVE`] bytes), so a slot holds its raw bytes or
+    /// its decoded message, not both, and memory stays within the documented bound.
+    #[inline]
+    pub(crate) fn release_raw_if_large(&mut self) {
+        if self.msg_bytes.len() > RELEASE_RAW_ABOVE {
+            self.msg_bytes.release();
+        }
     }
 
     /// Replaces the raw bytes with `bytes` (truncated to the buffer's capacity) and marks the
@@ -128,6 +146,56 @@ mod tests {
             std::mem::size_of::<PipelinePack>() <= 384,
             "pack grew: keep it small"
         );
+    }
+
+    #[test]
+    fn reset_gives_back_what_an_outlier_grew_and_keeps_the_rest() {
+        let mut p = PipelinePack::new(1024);
+        p.message.payload.push_str(&"x".repeat(1 << 20));
+        p.message.msg_type.push_str("small");
+        for _ in 0..200 {
+            p.message
+                .add_field()
+                .unwrap()
+                .name
+                .push_str(&"n".repeat(100_000));
+        }
+        let small = p.message.msg_type.capacity();
+        p.reset();
+        assert!(p.message.payload.capacity() <= RETAINED_BYTES);
+        assert_eq!(
+            p.message.msg_type.capacity(),
+            small,
+            "ordinary buffers are kept"
+        );
+        // Spare fields are reused (not reallocated) up to KEPT_FIELDS.
+        for _ in 0..crate::message::KEPT_FIELDS {
+            let f = p.message.add_field().unwrap();
+            assert!(f.name.capacity() <= RETAINED_BYTES);
+        }
+    }
+
+    #[test]
+    fn releasing_a_large_datagram_returns_its_pages() {
+        const LEN: usize = 1 << 20;
+        let mut p = PipelinePack::new(LEN);
+        assert!(p.set_raw(&vec![7u8; LEN]));
+        let resident = |p: &mut PipelinePack| {
+            let mut pages = vec![0u8; LEN / 4096];
+            // SAFETY: the buffer's mapping covers LEN bytes from a page-aligned address (its
+            // own arena); `pages` has one byte per page.
+            let r =
+                unsafe { libc::mincore(p.msg_bytes.as_mut_ptr().cast(), LEN, pages.as_mut_ptr()) };
+            assert_eq!(r, 0);
+            pages.iter().filter(|&&b| b & 1 == 1).count()
+        };
+        assert_eq!(resident(&mut p), LEN / 4096);
+        p.release_raw_if_large();
+        assert!(p.msg_bytes.is_empty());
+        assert_eq!(resident(&mut p), 1, "only the first page stays");
+        // Still usable: it reads back what is written again.
+        assert!(p.set_raw(&vec![9u8; LEN]));
+        assert!(p.msg_bytes.iter().all(|&b| b == 9));
     }
 
     #[test]

@@ -68,6 +68,7 @@ impl<D: Decoder> DecodeRange for DecodeLoop<D> {
             }
             // A panicking decoder is contained: the pack is a counted decode error.
             let decoded = catch_unwind(AssertUnwindSafe(|| self.decoder.decode(pack)));
+            pack.release_raw_if_large();
             let Ok(decoded) = decoded else {
                 pack.state = PackState::DecodeFailed;
                 tally.errors += 1;
