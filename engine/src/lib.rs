@@ -39,6 +39,7 @@ mod stage;
 mod sync;
 pub mod sys;
 pub mod testing;
+mod uuid_source;
 mod worker;
 
 pub use batch::Batch;

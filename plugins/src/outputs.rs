@@ -3,7 +3,9 @@
 pub mod counter;
 pub mod file;
 pub mod log;
+pub mod nats;
 
 pub use counter::{Counter, CounterOutputConfig};
 pub use file::{FileOutputConfig, FileWriter, Format, Perm};
 pub use log::{Log, LogFormat, LogOutputConfig};
+pub use nats::{Nats, NatsOutputConfig};

@@ -4,14 +4,15 @@ use engine::Registry;
 
 use crate::decoders::{JsonDecoderConfig, MsgPackDecoderConfig, ProtobufDecoderConfig};
 use crate::filters::{CountFilterConfig, HeartbeatFilterConfig};
-use crate::inputs::{StatsdUdpInputConfig, TcpInputConfig, UdpInputConfig};
-use crate::outputs::{CounterOutputConfig, FileOutputConfig, LogOutputConfig};
+use crate::inputs::{NatsInputConfig, StatsdUdpInputConfig, TcpInputConfig, UdpInputConfig};
+use crate::outputs::{CounterOutputConfig, FileOutputConfig, LogOutputConfig, NatsOutputConfig};
 
 /// Registers every built-in plugin type under its Heka name.
 pub fn register_all(registry: &mut Registry) {
     registry.input::<UdpInputConfig>("UdpInput");
     registry.input::<TcpInputConfig>("TcpInput");
     registry.input::<StatsdUdpInputConfig>("StatsdUdpInput");
+    registry.input::<NatsInputConfig>("NatsInput");
     registry.decoder::<JsonDecoderConfig>("JsonDecoder");
     registry.decoder::<MsgPackDecoderConfig>("MsgPackDecoder");
     registry.decoder::<ProtobufDecoderConfig>("ProtobufDecoder");
@@ -20,4 +21,5 @@ pub fn register_all(registry: &mut Registry) {
     registry.output::<FileOutputConfig>("FileOutput");
     registry.output::<CounterOutputConfig>("CounterOutput");
     registry.output::<LogOutputConfig>("LogOutput");
+    registry.output::<NatsOutputConfig>("NatsOutput");
 }

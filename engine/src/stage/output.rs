@@ -36,6 +36,9 @@ pub(crate) struct OutputStage<O> {
     output: O,
     /// Delivered but not yet committed.
     pending: u64,
+    /// The output had no capacity at the last poll: come back soon (its room frees up on
+    /// another thread, with no readiness event to wake us).
+    waiting: bool,
     counters: OutputCounters,
     error_log: RateLimited,
 }
@@ -62,27 +65,31 @@ impl<O: Output> OutputStage<O> {
             matcher: wiring.matcher,
             output,
             pending: 0,
+            waiting: false,
             counters: c,
             error_log: RateLimited::new(),
         }
     }
 
-    fn commit(&mut self, force: bool) {
+    /// Commits if due (or now if `force`); returns whether nothing is left uncommitted.
+    fn commit(&mut self, force: bool) -> bool {
         if self.pending == 0 && !force {
-            return;
+            return true;
         }
         match self.output.commit(Instant::now(), force) {
             Ok(true) => {
                 self.counters.delivered.add(self.pending);
                 self.pending = 0;
+                true
             }
-            Ok(false) => {}
+            Ok(false) => false,
             Err(e) => {
                 self.counters.write_errors.add(self.pending);
                 self.pending = 0;
                 if self.error_log.allow() {
                     crate::log::warn(format_args!("output {}: commit failed: {e}", self.name));
                 }
+                true
             }
         }
     }
@@ -94,10 +101,20 @@ impl<O: Output> Stage for OutputStage<O> {
     }
 
     fn poll(&mut self, budget: usize) -> usize {
-        let Some((lo, hi)) = self.cursor.next_batch(budget) else {
+        // Every sequence carries at most one message for us, so a batch no longer than the
+        // output's capacity never overfills it.
+        let capacity = self.output.capacity();
+        let next = if capacity == 0 {
+            None
+        } else {
+            self.cursor.next_batch(budget.min(capacity))
+        };
+        let Some((lo, hi)) = next else {
             self.commit(false);
+            self.waiting = capacity == 0;
             return 0;
         };
+        self.waiting = false;
         let (mut routed, mut errors) = (0u64, 0u64);
         let mut last_error = None;
         for s in lo..=hi {
@@ -134,11 +151,14 @@ impl<O: Output> Stage for OutputStage<O> {
     }
 
     fn finish(&mut self) -> bool {
-        if !self.cursor.done.get() && self.cursor.drained() {
-            self.commit(true);
+        if !self.cursor.done.get() && self.cursor.drained() && self.commit(true) {
             self.output.event(Event::Stop);
             self.cursor.done.set();
         }
         self.cursor.done.get()
+    }
+
+    fn backlogged(&self) -> bool {
+        self.waiting
     }
 }
