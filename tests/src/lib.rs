@@ -10,6 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod nats;
+
+pub use nats::NatsServer;
+
 /// A running hekad process; killed on drop if still running.
 #[derive(Debug)]
 pub struct Hekad {

@@ -4,12 +4,11 @@
 //! The client thread (async-nats on a tokio current-thread runtime) fetches up to `batch`
 //! messages at a time, copies each into a slot of a bounded queue (`buffer` messages) and
 //! wakes the input through a pipe registered with the input thread's `mio::Poll`. `fill`
-//! moves queued messages into packs without blocking. A message is acknowledged (the
-//! consumer uses `AckPolicy::All`, so one ack covers everything before it) only after the
-//! input has published it into the ring: a crash or a kill before that redelivers it after
-//! `ack_wait_secs`. At stop, the input publishes what it already holds, acks it, and
-//! negatively acks what it fetched but could not publish, so a restarted hekad gets it at
-//! once.
+//! moves queued messages into packs without blocking. A message is acknowledged (one ack
+//! per message, `AckPolicy::Explicit`) only after the input has published it into the
+//! ring: a crash or a kill before that redelivers it after `ack_wait_secs`. At stop, the
+//! input publishes what it already holds, acks it, and negatively acks what it fetched but
+//! could not publish, so a restarted hekad gets it at once.
 //!
 //! Not promised: after a message is acked it lives only in the ring until the outputs
 //! commit it, so a crash (not a graceful stop) in that window loses it.

@@ -138,7 +138,7 @@ impl Fetcher {
         let c = &self.config;
         let consumer_config = pull::Config {
             durable_name: Some(c.durable.clone()),
-            ack_policy: jetstream::consumer::AckPolicy::All,
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
             ack_wait: Duration::from_secs(c.ack_wait_secs),
             filter_subject: c.filter_subject.clone(),
             max_ack_pending: (self.size * 2 + c.batch.get()) as i64,
@@ -196,24 +196,25 @@ impl Fetcher {
         }
     }
 
-    /// Acks (one ack for all, `AckPolicy::All`) the held messages the input has published.
+    /// Acks the held messages the input has published, each on its own
+    /// (`AckPolicy::Explicit`: with `All`, one hekad's ack would also ack messages another
+    /// instance, or this one before a restart, fetched and never published).
     async fn ack_published(&self, held: &mut Held) {
         // Acquire: pairs with the Release in `Nats::credit`.
         let published = self.shared.published.load(Ordering::Acquire);
         let first = held.pushed - held.messages.len() as u64;
-        if published <= first {
-            return;
-        }
-        let mut last = None;
+        let mut acked = 0;
         for _ in first..published.min(held.pushed) {
-            last = held.messages.pop_front();
-        }
-        if let Some(m) = last {
+            let Some(m) = held.messages.pop_front() else {
+                break;
+            };
+            // Sent without waiting for the server: a lost ack means a redelivery after
+            // ack_wait (at least once), never a loss.
             match tokio::time::timeout(Duration::from_secs(1), m.ack()).await {
-                Ok(Ok(())) => self.acks.add(1),
-                // Not acked: JetStream redelivers after ack_wait (at least once).
+                Ok(Ok(())) => acked += 1,
                 _ => {}
             }
         }
+        self.acks.add(acked);
     }
 }
