@@ -19,10 +19,20 @@ pub struct NatsServer {
     http_port: u16,
 }
 
+/// `nats-server` from PATH, else Debian's `/usr/sbin/nats-server` (not in a user's PATH).
+fn binary() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("nats-server"))
+            .find(|f| f.is_file())
+    });
+    on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/nats-server"))
+}
+
 /// Starts nats-server with `port`/`http_port` (-1: random) and waits at most 20 s for
 /// "Server is ready"; returns the child and the ports it listens on.
 fn spawn(store: &Path, port: i32, http_port: i32) -> (Child, u16, u16) {
-    let mut child = Command::new("nats-server")
+    let mut child = Command::new(binary())
         .args(["-a", "127.0.0.1", "-p", &port.to_string()])
         .args(["-m", &http_port.to_string(), "-js", "-sd"])
         .arg(store)

@@ -210,10 +210,8 @@ impl Fetcher {
             };
             // Sent without waiting for the server: a lost ack means a redelivery after
             // ack_wait (at least once), never a loss.
-            match tokio::time::timeout(Duration::from_secs(1), m.ack()).await {
-                Ok(Ok(())) => acked += 1,
-                _ => {}
-            }
+            let r = tokio::time::timeout(Duration::from_secs(1), m.ack()).await;
+            acked += u64::from(matches!(r, Ok(Ok(()))));
         }
         self.acks.add(acked);
     }
