@@ -2,12 +2,14 @@
 //! three edges (UdpInput → NatsOutput) each get N numbered datagrams, one aggregator
 //! (NatsInput → FileOutput) writes them to a file. Every message arrives, and JetStream
 //! stores each exactly once (publish retries are de-duplicated by `Nats-Msg-Id` = the uuid
-//! given at intake), also when nats-server is killed and restarted mid-run and when the
-//! aggregator is stopped and started again mid-run.
+//! given at intake), also when nats-server is killed and restarted mid-run, and when the
+//! aggregator is stopped (SIGTERM) or killed (SIGKILL) and started again mid-run: it acks a
+//! message only once its outputs committed it, so a killed aggregator's messages are
+//! redelivered, not lost.
 //!
-//! The promise is at least once: the aggregator may write a message twice after a server
-//! crash lost its ack (receivers de-duplicate by uuid), so the file is checked after
-//! de-duplication, and every copy of a message must carry the same uuid.
+//! The promise is at least once: the aggregator may write a message twice after a crash
+//! (receivers de-duplicate by uuid), so the file is checked after de-duplication, and every
+//! copy of a message must carry the same uuid.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -32,6 +34,7 @@ enum Disruption {
     None,
     ServerRestart,
     AggregatorRestart,
+    AggregatorKill,
 }
 
 fn edge_config(url: &str) -> String {
@@ -149,6 +152,14 @@ fn run(disruption: Disruption) {
             aggregator = Some(start_aggregator(&agg_dir, &url, &out));
             assert!(written_before > 0, "nothing written before the restart");
         }
+        Disruption::AggregatorKill => {
+            let mut old = aggregator.take().unwrap();
+            old.signal("KILL");
+            old.wait_exit(Duration::from_secs(10))
+                .expect("SIGKILL ends the aggregator");
+            assert!(written(&out).lines > 0, "nothing written before the kill");
+            aggregator = Some(start_aggregator(&agg_dir, &url, &out));
+        }
     }
     for s in senders {
         assert_eq!(s.join().unwrap(), N);
@@ -187,8 +198,8 @@ fn run(disruption: Disruption) {
         "{disruption:?}: {} lines, {duplicates} duplicates",
         got.lines
     );
-    if disruption != Disruption::ServerRestart {
-        // Without a server crash nothing is redelivered after it was written.
+    if matches!(disruption, Disruption::None | Disruption::AggregatorRestart) {
+        // Without a crash nothing is redelivered after it was written.
         assert_eq!(duplicates, 0, "duplicates without a server crash");
     }
     // JetStream stored every message once: retried publishes were de-duplicated.
@@ -239,4 +250,9 @@ fn a_nats_server_crash_mid_run_loses_nothing() {
 #[test]
 fn an_aggregator_restart_mid_run_loses_nothing() {
     run(Disruption::AggregatorRestart);
+}
+
+#[test]
+fn an_aggregator_killed_mid_run_loses_nothing() {
+    run(Disruption::AggregatorKill);
 }

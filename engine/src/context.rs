@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::committed::Committed;
 use crate::counters::{Counter, Counters};
 use crate::error::BuildError;
 use crate::plugin::Global;
@@ -46,6 +47,7 @@ pub struct BuildContext {
     pub(crate) listeners: Arc<Mutex<Vec<Listener>>>,
     /// (name, type) of each decoder, in decoder-index order (the default first).
     pub(crate) decoders: Arc<Vec<(String, String)>>,
+    pub(crate) committed: Committed,
 }
 
 /// An address an input listens on, as announced at build.
@@ -73,6 +75,7 @@ impl BuildContext {
             globals: Arc::default(),
             listeners: Arc::default(),
             decoders: Arc::default(),
+            committed: Committed::none(),
         }
     }
 
@@ -130,6 +133,13 @@ impl BuildContext {
             self.decoders.iter().position(|d| f(d) == name_or_type)
         };
         by(|d| &d.0).or_else(|| by(|d| &d.1)).map(|i| i as u8)
+    }
+
+    /// How far every output has committed, by ring sequence (see [`Committed`]): an input
+    /// that acknowledges its source compares it with the sequences of the packs it filled
+    /// ([`crate::Batch::sequence`]).
+    pub fn committed(&self) -> Committed {
+        self.committed.clone()
     }
 
     /// This plugin's counter `name`, shown in reports as `<plugin name>.<name>`.

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::Pipeline;
 use crate::barrier::Barrier;
+use crate::committed::Committed;
 use crate::config::{Config, ConfigError, Section, WaitKind};
 use crate::context::{BuildContext, Globals};
 use crate::counters::Counters;
@@ -194,6 +195,20 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
             .map(|(s, _)| (s.name.clone(), s.type_name.clone()))
             .collect(),
     );
+    // Sequences and done flags, downstream first: producers gate on the outputs.
+    let decode_seq = Arc::new(Sequence::default());
+    let route_seq = Arc::new(Sequence::default());
+    let committed_seqs: Vec<Arc<Sequence>> = v
+        .outputs
+        .iter()
+        .map(|_| Arc::new(Sequence::default()))
+        .collect();
+    let committed = Committed::new(if committed_seqs.is_empty() {
+        // No outputs: a message is done once routed.
+        vec![route_seq.clone()]
+    } else {
+        committed_seqs.clone()
+    });
     let ctx_for = |s: &Section, instance: usize| BuildContext {
         name: s.name.clone(),
         instance,
@@ -205,6 +220,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         globals: globals.clone(),
         listeners: listeners.clone(),
         decoders: decoder_names.clone(),
+        committed: committed.clone(),
     };
     let build = |s: &Section, p: &dyn Parsed, i: usize| {
         p.build(&ctx_for(s, i)).map_err(|source| StartError::Build {
@@ -213,9 +229,6 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         })
     };
 
-    // Sequences and done flags, downstream first: producers gate on the outputs.
-    let decode_seq = Arc::new(Sequence::default());
-    let route_seq = Arc::new(Sequence::default());
     let output_seqs: Vec<Arc<Sequence>> = v
         .outputs
         .iter()
@@ -375,6 +388,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
 
     let outputs = v.outputs.iter().zip(&output_seqs).zip(v.output_matchers);
     for (bit, (((s, p), seq), matcher)) in outputs.enumerate() {
+        let committed = committed_seqs[bit].clone();
         let Built::Output(make) = build(s, p.as_ref(), 0)? else {
             unreachable!()
         };
@@ -390,6 +404,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
             cursor,
             bit,
             matcher,
+            committed,
         };
         stages.insert(s.name.clone(), make(wiring, &counters));
     }

@@ -1,6 +1,7 @@
 //! An output stage: one consumer per output, behind route, delivering the packs that carry
 //! its bit. Monomorphized over the output type, so delivery is a static call.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Cursor, Stage};
@@ -8,6 +9,7 @@ use crate::counters::{Counter, Counters};
 use crate::log::RateLimited;
 use crate::matcher::Matcher;
 use crate::plugin::{Event, Output};
+use crate::sequence::Sequence;
 
 /// Everything an output stage needs from the pipeline besides its plugin.
 #[derive(Debug)]
@@ -17,6 +19,8 @@ pub(crate) struct OutputWiring {
     pub(crate) bit: usize,
     /// The output's `message_matcher`, ANDed with its bit.
     pub(crate) matcher: Option<Matcher>,
+    /// The output's committed cursor (part of [`crate::Committed`]).
+    pub(crate) committed: Arc<Sequence>,
 }
 
 /// Counters of one output.
@@ -36,6 +40,10 @@ pub(crate) struct OutputStage<O> {
     output: O,
     /// Delivered but not yet committed.
     pending: u64,
+    /// Every pack up to here is committed (or counted as a write error), published for
+    /// inputs that ack their source (see [`crate::Committed`]).
+    committed: Arc<Sequence>,
+    committed_at: i64,
     /// The output had no capacity at the last poll: come back soon (its room frees up on
     /// another thread, with no readiness event to wake us).
     waiting: bool,
@@ -65,14 +73,27 @@ impl<O: Output> OutputStage<O> {
             matcher: wiring.matcher,
             output,
             pending: 0,
+            committed_at: wiring.committed.get(),
+            committed: wiring.committed,
             waiting: false,
             counters: c,
             error_log: RateLimited::new(),
         }
     }
 
-    /// Commits if due (or now if `force`); returns whether nothing is left uncommitted.
+    /// Commits if due (or now if `force`); returns whether nothing is left uncommitted,
+    /// and then publishes the committed cursor.
     fn commit(&mut self, force: bool) -> bool {
+        let done = self.try_commit(force);
+        let at = self.cursor.next - 1;
+        if done && at != self.committed_at {
+            self.committed_at = at;
+            self.committed.set(at);
+        }
+        done
+    }
+
+    fn try_commit(&mut self, force: bool) -> bool {
         if self.pending == 0 && !force {
             return true;
         }

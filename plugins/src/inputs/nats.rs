@@ -5,30 +5,34 @@
 //! messages at a time, copies each into a slot of a bounded queue (`buffer` messages) and
 //! wakes the input through a pipe registered with the input thread's `mio::Poll`. `fill`
 //! moves queued messages into packs without blocking. A message is acknowledged (one ack
-//! per message, `AckPolicy::Explicit`) only after the input has published it into the
-//! ring: a crash or a kill before that redelivers it after `ack_wait_secs`. At stop, the
-//! input publishes what it already holds, acks it, and negatively acks what it fetched but
-//! could not publish, so a restarted hekad gets it at once.
-//!
-//! Not promised: after a message is acked it lives only in the ring until the outputs
-//! commit it, so a crash (not a graceful stop) in that window loses it.
+//! per message, `AckPolicy::Explicit`) only after every output has committed it (the
+//! engine's [`engine::Committed`] cursor has passed the pack's ring sequence): a crash or a
+//! kill before that redelivers it after `ack_wait_secs` (at least once). At stop, the
+//! input publishes what it already holds, waits (at most [`FINAL_ACK_WAIT`]) for the
+//! outputs to commit it, acks it, and negatively acks what it fetched but could not
+//! publish, so a restarted hekad gets it at once.
 
 mod consumer;
 
+use std::collections::VecDeque;
 use std::io::{self, Read as _};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use engine::{
-    Batch, BuildContext, BuildError, Counter, Fill, Input, PluginConfig, QueueConsumer, RunError,
+    Batch, BuildContext, BuildError, Committed, Counter, Fill, Input, PluginConfig, QueueConsumer,
+    RunError,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::nats::{self as common, ClientThread};
 
 use self::consumer::Fetcher;
+
+/// How long a stopping input waits for the outputs to commit what it published.
+pub const FINAL_ACK_WAIT: Duration = Duration::from_secs(10);
 
 fn default_durable() -> String {
     "hekad".to_string()
@@ -50,6 +54,13 @@ const fn default_batch() -> NonZeroUsize {
 
 const fn default_ack_wait_secs() -> u64 {
     30
+}
+
+const fn default_max_ack_pending() -> NonZeroUsize {
+    match NonZeroUsize::new(16384) {
+        Some(n) => n,
+        None => unreachable!(),
+    }
 }
 
 /// Config of `NatsInput`.
@@ -84,6 +95,11 @@ pub struct NatsInputConfig {
     /// How long JetStream waits for an ack before it redelivers a message.
     #[serde(default = "default_ack_wait_secs")]
     pub ack_wait_secs: u64,
+    /// Messages delivered and not yet acked at most (the consumer's `max_ack_pending`). A
+    /// message is acked once every output committed it, so this bounds the rate to
+    /// `max_ack_pending` per output commit interval (FileOutput: `flush_interval_ms`).
+    #[serde(default = "default_max_ack_pending")]
+    pub max_ack_pending: NonZeroUsize,
 }
 
 impl Default for NatsInputConfig {
@@ -98,6 +114,7 @@ impl Default for NatsInputConfig {
             buffer: default_buffer(),
             batch: default_batch(),
             ack_wait_secs: default_ack_wait_secs(),
+            max_ack_pending: default_max_ack_pending(),
         }
     }
 }
@@ -107,8 +124,11 @@ impl Default for NatsInputConfig {
 struct Shared {
     /// Messages the client thread has put in the queue (`SeqCst`: see `waiting`).
     pushed: AtomicU64,
-    /// Messages the input has published into the ring (`Release` here, `Acquire` there):
-    /// the client thread acks up to here.
+    /// Messages the input has taken from the queue (`Release` here, `Acquire` there: their
+    /// slots are free).
+    consumed: AtomicU64,
+    /// Messages the input has published into the ring and every output has committed
+    /// (`Release` here, `Acquire` there): the client thread acks up to here.
     published: AtomicU64,
     /// The input found the queue empty and waits for a wake-up byte. The input stores it
     /// and then reads `pushed`; the client thread adds to `pushed` and then swaps it, all
@@ -127,8 +147,12 @@ pub struct Nats {
     max_message_size: usize,
     /// Messages taken from the queue.
     consumed: u64,
-    /// Messages known published into the ring (filled by an earlier `fill`).
+    /// Messages committed by every output (acked or about to be).
     published: u64,
+    /// Per filled batch: (messages consumed up to its end, ring sequence of its last
+    /// pack), oldest first; capacity for every batch that can be in flight.
+    filled: VecDeque<(u64, i64)>,
+    committed: Committed,
     stopped: bool,
     oversized: Counter,
     thread: ClientThread,
@@ -188,6 +212,8 @@ impl PluginConfig for NatsInputConfig {
             max_message_size: max,
             consumed: 0,
             published: 0,
+            filled: VecDeque::with_capacity(size + ctx.pool_size()),
+            committed: ctx.committed(),
             stopped: false,
             oversized: ctx.counter("oversized"),
             thread,
@@ -196,14 +222,20 @@ impl PluginConfig for NatsInputConfig {
 }
 
 impl Nats {
-    /// Everything consumed so far has been published into the ring (the stage publishes
-    /// right after `fill` returns): let the client thread ack it.
+    /// Lets the client thread ack what every output has committed.
     fn credit(&mut self) {
-        if self.published != self.consumed {
-            self.published = self.consumed;
-            self.shared
-                .published
-                .store(self.published, Ordering::Release);
+        let committed = self.committed.get();
+        let mut published = self.published;
+        while let Some(&(upto, seq)) = self.filled.front() {
+            if seq > committed {
+                break;
+            }
+            published = upto;
+            self.filled.pop_front();
+        }
+        if published != self.published {
+            self.published = published;
+            self.shared.published.store(published, Ordering::Release);
         }
     }
 
@@ -247,6 +279,11 @@ impl Input for Nats {
         });
         batch.set_filled(filled);
         self.consumed += n as u64;
+        self.shared.consumed.store(self.consumed, Ordering::Release);
+        if filled > 0 {
+            self.filled
+                .push_back((self.consumed, batch.sequence(filled - 1)));
+        }
         self.oversized.add(oversized);
         if filled == batch.len() {
             return Ok(Fill::More);
@@ -273,9 +310,15 @@ impl Input for Nats {
 
 impl Drop for Nats {
     fn drop(&mut self) {
-        // The input's stage has published everything it filled: ack it all, then let the
-        // client thread finish (`thread` is dropped after this: stop + join).
+        // The input's stage is done and has published everything it filled; outputs on
+        // other threads may still be committing it. Wait for them (bounded), then let the
+        // client thread ack and finish (`thread` is dropped after this: stop + join).
+        let deadline = Instant::now() + FINAL_ACK_WAIT;
         self.credit();
+        while !self.filled.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+            self.credit();
+        }
         self.thread.stop();
     }
 }

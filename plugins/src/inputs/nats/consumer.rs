@@ -54,7 +54,9 @@ impl Fetcher {
         let want = self.config.batch.get();
         while !exit.load(Ordering::Acquire) {
             self.ack_published(&mut held).await;
-            let free = self.size - held.messages.len();
+            // Acquire: pairs with the Release in `Nats::fill` (the slots are free).
+            let queued = held.pushed - self.shared.consumed.load(Ordering::Acquire);
+            let free = self.size - queued as usize;
             if self.shared.stopping.load(Ordering::Acquire) || free == 0 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
                 continue;
@@ -88,7 +90,9 @@ impl Fetcher {
                                 engine::log::info(format_args!("{}: consuming again", self.name));
                                 failing = false;
                             }
-                            self.push(&mut held, m);
+                            if !self.push(&mut held, m) {
+                                break;
+                            }
                         }
                         Some(Err(e)) => {
                             self.failed(&mut failing, &e.to_string());
@@ -141,7 +145,7 @@ impl Fetcher {
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
             ack_wait: Duration::from_secs(c.ack_wait_secs),
             filter_subject: c.filter_subject.clone(),
-            max_ack_pending: (self.size * 2 + c.batch.get()) as i64,
+            max_ack_pending: c.max_ack_pending.get() as i64,
             ..Default::default()
         };
         let mut backoff = Backoff::new();
@@ -176,15 +180,19 @@ impl Fetcher {
         }
     }
 
-    /// Copies `m` into the queue (there is room: at most `size` are held) and wakes the
+    /// Copies `m` into the queue (there is room: at most `size` are queued) and wakes the
     /// input if it waits.
-    fn push(&mut self, held: &mut Held, m: jetstream::Message) {
+    fn push(&mut self, held: &mut Held, m: jetstream::Message) -> bool {
         let payload = &m.message.payload;
         let n = self.queue.try_publish(1, |_, slot| {
             slot.clear();
             slot.extend_from_slice(payload);
         });
-        debug_assert_eq!(n, 1, "the queue has room for every held message");
+        if n == 0 {
+            // Not reached (a pull asks for at most the free slots); JetStream redelivers
+            // the message after ack_wait.
+            return false;
+        }
         held.messages.push_back(m);
         held.pushed += 1;
         self.fetched.add(1);
@@ -194,6 +202,7 @@ impl Fetcher {
             // A full pipe already wakes the input.
             self.wake.write_all(&[1]).unwrap_or(());
         }
+        true
     }
 
     /// Acks the held messages the input has published, each on its own
