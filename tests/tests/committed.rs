@@ -49,7 +49,7 @@ impl Input for Once {
         if !self.done && batch.len() >= MESSAGES {
             for i in 0..MESSAGES {
                 let p = batch.get_mut(i);
-                p.message.payload.push_str("m");
+                p.message.payload.push('m');
                 p.state = PackState::Decoded;
             }
             LAST_SEQ.store(batch.sequence(MESSAGES - 1), Ordering::SeqCst);
