@@ -2,7 +2,9 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::io;
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +12,7 @@ use crate::committed::Committed;
 use crate::counters::{Counter, Counters};
 use crate::error::BuildError;
 use crate::plugin::Global;
+use crate::sockets::{SocketKey, Sockets};
 
 /// A section's global, as itself (for `downcast`) and as a [`Global`] (for events).
 type SharedGlobal = (Arc<dyn Any + Send + Sync>, Arc<dyn Global>);
@@ -31,10 +34,29 @@ impl Globals {
         let map = self.by_section.lock().unwrap_or_else(|e| e.into_inner());
         map.values().map(|(_, g)| g.clone()).collect()
     }
+
+    /// A new set holding the globals of the sections `names` (kept by a reload).
+    pub(crate) fn keep(&self, names: &[String]) -> Globals {
+        let map = self.by_section.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = map
+            .iter()
+            .filter(|(n, _)| names.contains(n))
+            .map(|(n, g)| (n.clone(), g.clone()))
+            .collect();
+        Globals {
+            by_section: Mutex::new(kept),
+        }
+    }
+
+    /// Whether `g` is one of these globals.
+    pub(crate) fn contains(&self, g: &Arc<dyn Global>) -> bool {
+        let map = self.by_section.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().any(|(_, x)| Arc::ptr_eq(x, g))
+    }
 }
 
 /// Passed to [`crate::PluginConfig::build`] (Heka's `Init`/`InitOnce` context).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct BuildContext {
     pub(crate) name: String,
     pub(crate) instance: usize,
@@ -47,6 +69,10 @@ pub struct BuildContext {
     pub(crate) listeners: Arc<Mutex<Vec<Listener>>>,
     /// (name, type) of each decoder, in decoder-index order (the default first).
     pub(crate) decoders: Arc<Vec<(String, String)>>,
+    /// The supervisor's sockets (kept across reloads).
+    pub(crate) sockets: Arc<Sockets>,
+    /// The sockets this build took, so the supervisor can close the others.
+    pub(crate) socket_keys: Arc<Mutex<Vec<SocketKey>>>,
     pub(crate) committed: Committed,
 }
 
@@ -75,6 +101,8 @@ impl BuildContext {
             globals: Arc::default(),
             listeners: Arc::default(),
             decoders: Arc::default(),
+            sockets: Arc::default(),
+            socket_keys: Arc::default(),
             committed: Committed::none(),
         }
     }
@@ -124,6 +152,49 @@ impl BuildContext {
             protocol,
             address,
         });
+    }
+
+    /// The listening socket of this instance for `address` (as configured): the one a
+    /// previous pipeline used, duplicated, so a reload keeps it (and its queue and port);
+    /// else a new one made by `bind`. Returns it and whether it was kept from before.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `bind` returns, or a failed `dup`.
+    pub fn listen<S>(
+        &self,
+        protocol: &'static str,
+        address: &str,
+        bind: impl FnOnce() -> io::Result<S>,
+    ) -> io::Result<(S, bool)>
+    where
+        S: From<OwnedFd> + Into<OwnedFd>,
+    {
+        let key = SocketKey::new(protocol, &self.socket_id(address), self.instance);
+        let r = self.sockets.listen(key.clone(), bind)?;
+        self.socket_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
+        Ok(r)
+    }
+
+    /// How the supervisor names the listening socket for `address` (as configured): the
+    /// address itself, or with port 0 ("any free port", which two sections may both say
+    /// and still want two sockets) the address and this section's name. Connections are
+    /// handed over under this id.
+    pub fn socket_id(&self, address: &str) -> String {
+        if address.ends_with(":0") {
+            format!("{address}#{}", self.name)
+        } else {
+            address.to_string()
+        }
+    }
+
+    /// The supervisor's sockets, where a stopping TCP input hands its live connections
+    /// to its successor ([`Sockets::hand_over`]).
+    pub fn sockets(&self) -> Arc<Sockets> {
+        self.sockets.clone()
     }
 
     /// The index to put in `pack.decoder` for the decoder named, or else typed,

@@ -71,6 +71,9 @@ pub enum WriteError {
     /// An I/O error from the destination.
     #[error("i/o error: {0}")]
     Io(io::ErrorKind),
+    /// An OS error from the destination, by errno (shown with the OS's text).
+    #[error("{}", io::Error::from_raw_os_error(*.0))]
+    Os(i32),
     /// The message cannot be expressed in the output's format.
     #[error("cannot format message: {0}")]
     Format(&'static str),
@@ -78,7 +81,10 @@ pub enum WriteError {
 
 impl From<io::Error> for WriteError {
     fn from(e: io::Error) -> Self {
-        WriteError::Io(e.kind())
+        match e.raw_os_error() {
+            Some(code) => WriteError::Os(code),
+            None => WriteError::Io(e.kind()),
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod config;
 mod context;
 mod counters;
 mod error;
+mod gauges;
 mod generator;
 pub mod log;
 pub mod matcher;
@@ -36,7 +37,10 @@ mod ring;
 mod runner;
 mod sequence;
 mod sequencer;
+mod snapshot;
+mod sockets;
 mod stage;
+mod supervisor;
 mod sync;
 pub mod sys;
 pub mod testing;
@@ -48,6 +52,7 @@ pub use committed::Committed;
 pub use context::{BuildContext, Listener};
 pub use counters::{Counter, Counters};
 pub use error::{BuildError, DecodeError, Decoded, RunError, StartError, WriteError};
+pub use gauges::{rss_bytes, Gauges};
 pub use generator::{Generator, Holder};
 pub use message::{
     Clear, Field, FieldValues, Message, Reuse, ValueType, Values, DEFAULT_SEVERITY, MAX_FIELDS,
@@ -64,3 +69,8 @@ pub use runner::{
     filter_runner, runner, BatchRole, BatchRunner, BatchWriter, DataRecycler, FilterRunner,
     IntoRunner, OutData, Writer, WriterRole, WriterRunner, FILTER_RUNNER_TICKER,
 };
+pub use snapshot::{
+    is_drop, is_error, throughput_counter, LiveReport, RingGauge, Snapshot, StageGauge,
+};
+pub use sockets::{HandedOver, Sockets};
+pub use supervisor::{Reloaded, Supervisor};

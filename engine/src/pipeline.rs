@@ -8,12 +8,16 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use build::{run_with, validate, Validated};
+pub(crate) use build::{start, Shared};
 
 use crate::context::{Globals, Listener};
 use crate::counters::Counters;
+use crate::gauges::Gauges;
 use crate::plan::Plan;
 use crate::plugin::Event;
 use crate::report::Report;
+use crate::sockets::SocketKey;
+use crate::stage::DoneFlag;
 use crate::worker::Wake;
 
 /// A running pipeline (returned by [`run_with`]). Dropping it does not stop it: call
@@ -30,6 +34,15 @@ pub struct Pipeline {
     inputs: Vec<String>,
     outputs: Vec<String>,
     listeners: Vec<Listener>,
+    /// Set when the inputs may read (at once, or when a reload's old inputs stopped).
+    inputs_gate: DoneFlag,
+    /// Set when the outputs may run (at once, or after a reload drained the old pipeline).
+    outputs_gate: DoneFlag,
+    /// The input stages' done flags.
+    input_done: Vec<DoneFlag>,
+    /// The supervisor's sockets this pipeline uses.
+    pub(crate) socket_keys: Vec<SocketKey>,
+    gauges: Arc<Gauges>,
 }
 
 impl Pipeline {
@@ -37,9 +50,7 @@ impl Pipeline {
     /// published, outputs commit. Returns at once; [`Pipeline::wait`] for the end.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
-        for w in self.wakes.iter() {
-            w.wake();
-        }
+        self.wake_all();
     }
 
     /// Whether every worker thread has finished.
@@ -62,24 +73,60 @@ impl Pipeline {
     /// Joins every thread, delivers `Stop` to the plugin globals, and returns the final
     /// report.
     pub fn wait(self) -> Report {
+        let (counters, started) = (self.counters.clone(), self.started);
+        let (inputs, outputs) = (self.inputs.clone(), self.outputs.clone());
+        let globals = self.join();
+        for g in globals.all() {
+            g.event(Event::Stop);
+        }
+        Report::new(&counters, started.elapsed(), &inputs, &outputs)
+    }
+
+    /// Joins every thread (no events); returns the globals.
+    pub(crate) fn join(self) -> Arc<Globals> {
         let mut panicked = Vec::new();
         for (i, t) in self.threads.into_iter().enumerate() {
             if t.join().is_err() {
                 panicked.push(i);
             }
         }
-        for g in self.globals.all() {
-            g.event(Event::Stop);
-        }
         for i in panicked {
             crate::log::warn(format_args!("worker thread {i} panicked"));
         }
-        Report::new(
-            &self.counters,
-            self.started.elapsed(),
-            &self.inputs,
-            &self.outputs,
-        )
+        self.globals
+    }
+
+    /// The plugin globals of this pipeline.
+    pub(crate) fn globals(&self) -> &Arc<Globals> {
+        &self.globals
+    }
+
+    /// Lets the inputs read (after the previous pipeline's inputs stopped).
+    pub(crate) fn open_inputs(&self) {
+        self.inputs_gate.set();
+        self.wake_all();
+    }
+
+    /// Lets the outputs run (after the previous pipeline drained).
+    pub(crate) fn open_outputs(&self) {
+        self.outputs_gate.set();
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
+        for w in self.wakes.iter() {
+            w.wake();
+        }
+    }
+
+    /// Whether every input has stopped (after [`Pipeline::stop`]).
+    pub(crate) fn inputs_done(&self) -> bool {
+        self.input_done.iter().all(DoneFlag::get)
+    }
+
+    /// Names of the inputs' stages and of the outputs.
+    pub(crate) fn names(&self) -> (&[String], &[String]) {
+        (&self.inputs, &self.outputs)
     }
 
     /// A report of the counters so far.
@@ -105,5 +152,11 @@ impl Pipeline {
     /// The thread plan it runs.
     pub fn plan(&self) -> &Plan {
         &self.plan
+    }
+
+    /// A read-only view of the ring, the stages' sequences and the counters, for monitors
+    /// (SIGUSR1, the HTTP status endpoint) that must not own the pipeline.
+    pub fn gauges(&self) -> Arc<Gauges> {
+        self.gauges.clone()
     }
 }

@@ -77,8 +77,10 @@ where
 {
     fn build(&self, ctx: &BuildContext) -> Result<Built, BuildError> {
         let output = self.0.build(ctx)?;
+        let (config, ctx) = (self.0.clone(), ctx.clone());
+        let rebuild = Box::new(move || config.build(&ctx));
         Ok(Built::Output(Box::new(move |wiring, counters| {
-            Box::new(OutputStage::new(output, wiring, counters))
+            Box::new(OutputStage::new(output, rebuild, wiring, counters))
         })))
     }
 }

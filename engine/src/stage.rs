@@ -15,7 +15,7 @@ pub(crate) use decode::{DecodeLoop, DecodeRange, DecodeStage};
 pub(crate) use input::InputStage;
 pub(crate) use output::{OutputStage, OutputWiring};
 pub(crate) use route::{
-    FilterLoop, FilterRange, Injection, RouteChain, RouteStage, Routing, NO_CHAIN,
+    DropFeed, FilterLoop, FilterRange, Injection, RouteChain, RouteStage, Routing, NO_CHAIN,
 };
 
 use crate::barrier::Barrier;

@@ -138,3 +138,38 @@ fn sockets_n_opens_n_reuseport_sockets_on_one_address_each_read_by_its_own_stage
     );
     assert_eq!(seqs_in(&dir.path().join("out.log")).len() as u64, sent);
 }
+
+#[test]
+fn a_trickle_claims_a_few_slots_per_datagram_not_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two inputs: the multi-producer sequencer publishes unused claimed slots as skips, so
+    // what an input claims per wake-up shows in the ring's published cursor.
+    let p = start(
+        dir.path(),
+        r#"{
+      "inputs":   [{"name": "a", "type": "UdpInput", "address": "127.0.0.1:0"},
+                   {"name": "b", "type": "UdpInput", "address": "127.0.0.1:0"}],
+      "decoders": [{"type": "JsonDecoder", "default": true}],
+      "outputs":  [{"name": "out", "type": "FileOutput", "path": "out.log", "flush_interval_ms": 50}],
+      "chains":   {"default": {"outputs": ["out"]}}
+    }"#,
+    );
+    let routed = p.counters().get("out", "routed");
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut buf = Vec::new();
+    for seq in 0..100 {
+        json_datagram(seq, &mut buf);
+        sock.send_to(&buf, input_addr(&p, "a")).unwrap();
+        // One at a time: each datagram is its own wake-up.
+        tests::wait_for(&routed, seq + 1, Duration::from_secs(10));
+    }
+    let published = p.gauges().snapshot().ring.published;
+    p.stop();
+    let report = p.wait();
+    assert_eq!(report.delivered("out"), 100, "{report}");
+    // At most 8 slots per wake-up (plus each input's first, full-batch claim), not 256.
+    assert!(
+        published < 100 * 8 + 2 * 256,
+        "{published} slots for 100 datagrams"
+    );
+}

@@ -2,17 +2,19 @@
 //!
 //! `hekad` runs the embedded default config; `hekad --config FILE` runs a file;
 //! `hekad validate FILE` checks one; `hekad plan FILE` prints the stage → thread → core plan.
-//! SIGINT/SIGTERM stop it gracefully (a second one forces exit), SIGUSR1 prints counts.
+//! SIGINT/SIGTERM stop it gracefully (a second one forces exit), SIGUSR1 prints counts,
+//! SIGHUP reloads the config file (on error the running pipeline stays as it is).
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use engine::config::{Config, DEFAULT_CONFIG};
-use engine::Registry;
+use engine::{Gauges, Registry, Report, Supervisor};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
@@ -112,6 +114,67 @@ fn plan(file: Option<&Path>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// SIGHUP: re-reads the config file; keeps the running pipeline when it is invalid or
+/// cannot be built.
+fn reload(cli: &Cli, registry: &Registry, pipeline: &mut Supervisor) {
+    let source = cli
+        .config
+        .as_ref()
+        .map_or("the embedded default config".to_string(), |p| {
+            p.display().to_string()
+        });
+    eprintln!("hekad: SIGHUP: reloading {source}");
+    let config = match load(cli.config.as_deref()) {
+        Ok(mut c) => {
+            if let Some(n) = cli.pool_size {
+                c.engine.pool_size = n;
+            }
+            c
+        }
+        Err(e) => {
+            eprintln!("hekad: reload failed: {e}; the running pipeline is unchanged");
+            return;
+        }
+    };
+    match pipeline.reload(registry, config) {
+        Ok(r) => {
+            eprintln!(
+                "hekad: reloaded: {} section(s) unchanged, old pipeline drained in {:.1} ms{}",
+                r.kept.len(),
+                r.drain_time.as_secs_f64() * 1e3,
+                if r.drained {
+                    ""
+                } else {
+                    " (timed out: abandoned)"
+                }
+            );
+        }
+        Err(e) => eprintln!(
+            "hekad: reload failed: {:#}; the running pipeline is unchanged",
+            anyhow::Error::from(e)
+        ),
+    }
+}
+
+/// Per output, what it had been routed but neither delivered, failed nor dropped.
+fn abandoned(report: &Report) -> String {
+    let mut out = String::new();
+    let mut owners: Vec<&str> = Vec::new();
+    for (o, n, _) in &report.counters {
+        if *n == "routed" && o != "route" && !owners.contains(&o.as_str()) {
+            owners.push(o);
+        }
+    }
+    for o in owners {
+        let done = report.value(o, "delivered")
+            + report.value(o, "write_errors")
+            + report.value(o, "dropped");
+        let left = report.value(o, "routed").saturating_sub(done);
+        out.push_str(&format!("  {o}: {left} message(s) not committed\n"));
+    }
+    out
+}
+
 fn run(cli: &Cli) -> Result<ExitCode> {
     let mut config = load(cli.config.as_deref())?;
     if let Some(n) = cli.pool_size {
@@ -126,21 +189,51 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     eprintln!("hekad {} starting with {source}", env!("CARGO_PKG_VERSION"));
     let mut signals =
         Signals::new([SIGINT, SIGTERM, SIGUSR1, SIGHUP]).context("installing signal handlers")?;
-    let pipeline = engine::run_with(&registry(), &config)?;
+    let registry = registry();
+    let http_address = config.http.as_ref().map(|h| h.address.clone());
+    let mut pipeline = Supervisor::start(&registry, config)?;
+    // What the status server and SIGUSR1 read: the running pipeline's gauges (swapped by a
+    // reload; the lock is taken per request, never on the hot path).
+    let gauges = Arc::new(Mutex::new(pipeline.pipeline().gauges()));
+    let current = |g: &Mutex<Arc<Gauges>>| g.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let http = http_address.map(|address| {
+        let g = gauges.clone();
+        status::serve(&address, move || current(&g).snapshot())
+    });
+    let http = match http.transpose() {
+        Ok(h) => h,
+        Err(e) => {
+            pipeline.stop();
+            pipeline.wait();
+            return Err(e.into());
+        }
+    };
+    let mut last_report: Option<engine::Snapshot> = None;
     eprint!("{}", pipeline.plan());
-    eprintln!("hekad: running; SIGINT/SIGTERM stop, SIGUSR1 prints counts");
-    let drain_timeout = Duration::from_millis(config.engine.drain_timeout_ms);
+    eprintln!(
+        "hekad: running; SIGINT/SIGTERM stop, SIGHUP reloads the config, SIGUSR1 prints counts"
+    );
     let mut stopping: Option<Instant> = None;
     loop {
         for sig in signals.pending() {
             match sig {
-                SIGUSR1 => eprint!("hekad: {}", pipeline.report()),
-                // Caught so that a `kill -HUP` meant as a reload does not end the process.
-                SIGHUP => eprintln!(
-                    "hekad: warning: SIGHUP: config reload is not supported yet; still running"
-                ),
+                SIGUSR1 => {
+                    let now = current(&gauges).snapshot();
+                    eprint!("hekad: {}", now.report_since(last_report.as_ref()));
+                    last_report = Some(now);
+                }
+                SIGHUP if stopping.is_none() => {
+                    reload(cli, &registry, &mut pipeline);
+                    *gauges.lock().unwrap_or_else(|e| e.into_inner()) =
+                        pipeline.pipeline().gauges();
+                }
+                SIGHUP => eprintln!("hekad: SIGHUP while stopping: ignored"),
                 _ if stopping.is_some() => {
-                    eprint!("hekad: second signal: forced exit; {}", pipeline.report());
+                    eprint!(
+                        "hekad: second signal: forced exit; abandoned:\n{}{}",
+                        abandoned(&pipeline.report()),
+                        pipeline.report()
+                    );
                     return Ok(ExitCode::FAILURE);
                 }
                 _ => {
@@ -153,15 +246,18 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         if pipeline.is_finished() {
             break;
         }
+        let drain_timeout = Duration::from_millis(pipeline.config().engine.drain_timeout_ms);
         if stopping.is_some_and(|t| t.elapsed() > drain_timeout) {
             eprint!(
-                "hekad: drain timed out after {drain_timeout:?}: abandoned; {}",
+                "hekad: drain timed out after {drain_timeout:?}; abandoned:\n{}{}",
+                abandoned(&pipeline.report()),
                 pipeline.report()
             );
             return Ok(ExitCode::FAILURE);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    drop(http);
     let report = pipeline.wait();
     eprint!("hekad: stopped; {report}");
     Ok(if report.balances() {

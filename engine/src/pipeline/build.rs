@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use super::Pipeline;
 use crate::barrier::Barrier;
 use crate::committed::Committed;
-use crate::config::{Config, ConfigError, Section, WaitKind};
+use crate::config::{Config, ConfigError, OnFull, Section, WaitKind};
 use crate::context::{BuildContext, Globals};
 use crate::counters::Counters;
 use crate::error::StartError;
+use crate::gauges::{Consumer, Gauges};
 use crate::generator::Generator;
 use crate::matcher::Matcher;
 use crate::pack::PipelinePack;
@@ -20,9 +21,10 @@ use crate::registry::{Built, Parsed, Registry};
 use crate::ring::RingBuffer;
 use crate::sequence::Sequence;
 use crate::sequencer;
+use crate::sockets::Sockets;
 use crate::stage::{
-    Cursor, DecodeStage, DoneFlag, Injection, InputStage, OutputWiring, RouteChain, RouteStage,
-    Routing, Stage,
+    Cursor, DecodeStage, DoneFlag, DropFeed, Injection, InputStage, OutputWiring, RouteChain,
+    RouteStage, Routing, Stage,
 };
 use crate::worker::{Wake, Worker};
 
@@ -174,6 +176,26 @@ pub fn validate(registry: &Registry, config: &Config) -> Result<Validated, Confi
 /// A [`StartError`]: a config error, a plugin that could not be built (e.g. a port in
 /// use), cores the host lacks, or a thread that could not be spawned.
 pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartError> {
+    start(registry, config, &Shared::default(), true)
+}
+
+/// What a pipeline shares with the supervisor, and so with its successor after a reload.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) sockets: Arc<Sockets>,
+    pub(crate) globals: Arc<Globals>,
+}
+
+/// Builds and starts a pipeline on `shared`'s counters, sockets and globals. Unless `open`,
+/// its inputs wait for [`Pipeline::open_inputs`] and its outputs for
+/// [`Pipeline::open_outputs`].
+pub(crate) fn start(
+    registry: &Registry,
+    config: &Config,
+    shared: &Shared,
+    open: bool,
+) -> Result<Pipeline, StartError> {
     let v = validate(registry, config)?;
     let missing = v.plan.missing_cores(&available_cores());
     if !missing.is_empty() {
@@ -186,8 +208,16 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     }
     let e = &config.engine;
     let pool = e.effective_pool_size();
-    let counters = Arc::new(Counters::default());
-    let globals = Arc::new(Globals::default());
+    let counters = shared.counters.clone();
+    let globals = shared.globals.clone();
+    let socket_keys = Arc::new(std::sync::Mutex::new(Vec::new()));
+    // A reload's new pipeline waits: its inputs until the old ones stopped reading the
+    // shared sockets, its outputs until the old outputs drained and closed their files.
+    let (inputs_gate, outputs_gate) = (DoneFlag::default(), DoneFlag::default());
+    if open {
+        inputs_gate.set();
+        outputs_gate.set();
+    }
     let listeners = Arc::new(std::sync::Mutex::new(Vec::new()));
     let decoder_names: Arc<Vec<(String, String)>> = Arc::new(
         v.decoders
@@ -203,11 +233,20 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         .iter()
         .map(|_| Arc::new(Sequence::default()))
         .collect();
-    let committed = Committed::new(if committed_seqs.is_empty() {
-        // No outputs: a message is done once routed.
+    // What inputs that ack their source wait for: the outputs that may not drop (one that
+    // may counts its own ring's sequences, and drops by design).
+    let blocking_committed: Vec<Arc<Sequence>> = v
+        .outputs
+        .iter()
+        .zip(&committed_seqs)
+        .filter(|((s, _), _)| s.common.on_full == OnFull::Block)
+        .map(|(_, q)| q.clone())
+        .collect();
+    let committed = Committed::new(if blocking_committed.is_empty() {
+        // No such output: a message is done once routed.
         vec![route_seq.clone()]
     } else {
-        committed_seqs.clone()
+        blocking_committed
     });
     let ctx_for = |s: &Section, instance: usize| BuildContext {
         name: s.name.clone(),
@@ -220,6 +259,8 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         globals: globals.clone(),
         listeners: listeners.clone(),
         decoders: decoder_names.clone(),
+        sockets: shared.sockets.clone(),
+        socket_keys: socket_keys.clone(),
         committed: committed.clone(),
     };
     let build = |s: &Section, p: &dyn Parsed, i: usize| {
@@ -234,11 +275,42 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         .iter()
         .map(|_| Arc::new(Sequence::default()))
         .collect();
-    let gating = if output_seqs.is_empty() {
+    // Outputs that may drop do not gate the producers: route feeds them copies.
+    let gating: Vec<Arc<Sequence>> = v
+        .outputs
+        .iter()
+        .zip(&output_seqs)
+        .filter(|((s, _), _)| s.common.on_full == OnFull::Block)
+        .map(|(_, q)| q.clone())
+        .collect();
+    let gating = if gating.is_empty() {
         vec![route_seq.clone()]
     } else {
-        output_seqs.clone()
+        gating
     };
+    // The drop outputs' rings (and the feeds route fills them through).
+    let mut feeds = Vec::new();
+    let mut feed_rings = HashMap::new();
+    for (bit, ((s, _), seq)) in v.outputs.iter().zip(&output_seqs).enumerate() {
+        if s.common.on_full != OnFull::Drop {
+            continue;
+        }
+        let (mut ps, published) = sequencer::producers(1, pool, vec![seq.clone()]);
+        let mut packs = PipelinePack::slots(pool, 1)
+            .map_err(StartError::Memory)?
+            .into_iter();
+        let ring = Arc::new(RingBuffer::new(pool, || {
+            packs.next().expect("one pack per slot")
+        }));
+        feeds.push(DropFeed {
+            bit,
+            ring: ring.clone(),
+            producer: ps.remove(0),
+            routed: counters.get(&s.name, "routed"),
+            dropped: counters.get(&s.name, "dropped"),
+        });
+        feed_rings.insert(s.name.clone(), (ring, published));
+    }
     let input_names: Vec<String> = v
         .inputs
         .iter()
@@ -248,6 +320,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     let has_generator = !v.filters.is_empty();
     let producer_count = input_names.len() + usize::from(has_generator);
     let (mut producers, published) = sequencer::producers(producer_count.max(1), pool, gating);
+    let published_gauge = published.clone();
     let packs = PipelinePack::slots(pool, e.max_message_size).map_err(StartError::Memory)?;
     let mut packs = packs.into_iter();
     let ring = Arc::new(RingBuffer::new(pool, || {
@@ -274,10 +347,12 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
                 stop.clone(),
                 done,
                 &counters,
-            );
+            )
+            .with_gate(inputs_gate.clone());
             stages.insert(name, Box::new(stage));
         }
     }
+    let input_done_flags = input_done.clone();
     if input_done.is_empty() {
         // No input: the ring is empty for good.
         let done = DoneFlag::default();
@@ -290,6 +365,10 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         decode_upstream.push(generator_done.clone());
     }
 
+    let mut consumers = vec![
+        consumer("decode", Rank::Decode, &decode_seq),
+        consumer("route", Rank::Route, &route_seq),
+    ];
     let mut decoders = Vec::new();
     for (i, (s, p)) in v.decoders.iter().enumerate() {
         let Built::Decoder(make) = build(s, p.as_ref(), 0)? else {
@@ -324,6 +403,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         f.configure(
             matcher,
             s.common.ticker_interval_secs.map(Duration::from_secs),
+            counters.get(&s.name, "panics"),
         );
         filters.push(f);
     }
@@ -374,6 +454,7 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         chains,
         by_type,
         default_chain,
+        feeds,
     };
     let route = RouteStage::new(
         cursor,
@@ -392,9 +473,13 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         let Built::Output(make) = build(s, p.as_ref(), 0)? else {
             unreachable!()
         };
+        let (ring, barrier) = match feed_rings.remove(&s.name) {
+            Some((ring, published)) => (ring, Barrier::Producers(published)),
+            None => (ring.clone(), Barrier::Stages(vec![route_seq.clone()])),
+        };
         let cursor = Cursor::new(
-            ring.clone(),
-            Barrier::Stages(vec![route_seq.clone()]),
+            ring,
+            barrier,
             vec![route_done.clone()],
             seq.clone(),
             DoneFlag::default(),
@@ -404,9 +489,15 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
             cursor,
             bit,
             matcher,
+            retries: s.common.retries.clone().unwrap_or_default(),
+            gate: outputs_gate.clone(),
             committed,
         };
         stages.insert(s.name.clone(), make(wiring, &counters));
+        // An `on_full: drop` output's sequence counts its own ring: no lag on this one.
+        if s.common.on_full == OnFull::Block {
+            consumers.push(consumer(&s.name, Rank::Output, seq));
+        }
     }
 
     let wakes: Arc<Vec<Arc<Wake>>> = Arc::new(
@@ -440,7 +531,26 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
     }
     debug_assert!(stages.is_empty());
     let listeners = listeners.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let keys = std::mem::take(&mut *socket_keys.lock().unwrap_or_else(|e| e.into_inner()));
     let _ = &v.stages;
+    let started = Instant::now();
+    let outputs: Vec<String> = v.outputs.iter().map(|(s, _)| s.name.clone()).collect();
+    let gauges = Arc::new(Gauges {
+        pool_size: pool,
+        published: published_gauge,
+        inputs: input_names.clone(),
+        gating: v
+            .outputs
+            .iter()
+            .filter(|(s, _)| s.common.on_full == OnFull::Block)
+            .count()
+            .max(1),
+        consumers,
+        outputs: outputs.clone(),
+        counters: counters.clone(),
+        stop: stop.clone(),
+        started,
+    });
     Ok(Pipeline {
         stop,
         wakes,
@@ -448,9 +558,22 @@ pub fn run_with(registry: &Registry, config: &Config) -> Result<Pipeline, StartE
         counters,
         globals,
         plan: v.plan,
-        started: Instant::now(),
+        started,
         inputs: input_names,
-        outputs: v.outputs.iter().map(|(s, _)| s.name.clone()).collect(),
+        outputs,
         listeners,
+        inputs_gate,
+        outputs_gate,
+        input_done: input_done_flags,
+        socket_keys: keys,
+        gauges,
     })
+}
+
+fn consumer(name: &str, rank: Rank, sequence: &Arc<Sequence>) -> Consumer {
+    Consumer {
+        name: name.to_string(),
+        rank,
+        sequence: sequence.clone(),
+    }
 }

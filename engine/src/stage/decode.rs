@@ -1,5 +1,7 @@
 //! The decode stage: turns `Raw` packs into `Decoded` (or `DecodeFailed`) ones.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
 use super::{Cursor, Stage};
 use crate::counters::Counter;
 use crate::error::Decoded;
@@ -14,6 +16,8 @@ use crate::uuid_source::UuidSource;
 pub(crate) struct DecodeTally {
     pub(crate) decoded: u64,
     pub(crate) errors: u64,
+    /// Decodes that panicked (also counted in `errors`).
+    pub(crate) panics: u64,
     pub(crate) timestamp_defaulted: u64,
     pub(crate) last_error: Option<crate::error::DecodeError>,
 }
@@ -63,7 +67,15 @@ impl<D: Decoder> DecodeRange for DecodeLoop<D> {
             if pack.state != PackState::Raw || pack.decoder != self.index {
                 continue;
             }
-            match self.decoder.decode(pack) {
+            // A panicking decoder is contained: the pack is a counted decode error.
+            let decoded = catch_unwind(AssertUnwindSafe(|| self.decoder.decode(pack)));
+            let Ok(decoded) = decoded else {
+                pack.state = PackState::DecodeFailed;
+                tally.errors += 1;
+                tally.panics += 1;
+                continue;
+            };
+            match decoded {
                 Ok(d) => {
                     pack.state = PackState::Decoded;
                     tally.decoded += 1;
@@ -87,6 +99,7 @@ pub(crate) struct DecodeStage {
     shard: (i64, i64),
     decoded: Counter,
     errors: Counter,
+    panics: Counter,
     timestamp_defaulted: Counter,
     error_log: RateLimited,
     /// uuids for decoded messages that arrived without one.
@@ -112,6 +125,7 @@ impl DecodeStage {
         DecodeStage {
             decoded: counters.get("decode", "decoded"),
             errors: counters.get("decode", "decode_errors"),
+            panics: counters.get("decode", "panics"),
             timestamp_defaulted: counters.get("decode", "timestamp_defaulted"),
             error_log: RateLimited::new(),
             uuids: UuidSource::new(),
@@ -160,6 +174,15 @@ impl Stage for DecodeStage {
         self.cursor.release(hi);
         self.decoded.add(tally.decoded);
         self.errors.add(tally.errors);
+        if tally.panics > 0 {
+            self.panics.add(tally.panics);
+            if self.error_log.allow() {
+                crate::log::warn(format_args!(
+                    "{}: a decoder panicked on {} message(s); counted as decode errors",
+                    self.name, tally.panics
+                ));
+            }
+        }
         self.timestamp_defaulted.add(tally.timestamp_defaulted);
         if let Some(e) = tally.last_error {
             if self.error_log.allow() {

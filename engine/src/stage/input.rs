@@ -20,6 +20,11 @@ pub(crate) struct InputStage {
     producer: Producer,
     ring: Arc<RingBuffer<PipelinePack>>,
     batch: usize,
+    /// How many slots to claim next: twice what the last fill used (at least
+    /// [`MIN_CLAIM`], at most `batch`). A trickle then claims a few slots, not a whole batch
+    /// that would be reset and (multi-producer) published as skips for every datagram;
+    /// a flood doubles back to `batch` within a few polls.
+    claim_hint: usize,
     ready: bool,
     backlogged: bool,
     stop: Arc<AtomicBool>,
@@ -28,6 +33,8 @@ pub(crate) struct InputStage {
     /// After `stop`, the input has more to publish (a final flush): fill until drained.
     final_fill: bool,
     done: DoneFlag,
+    /// Set when the input may read (see [`InputStage::with_gate`]).
+    gate: Option<DoneFlag>,
     accepted: Counter,
     errors: Counter,
     error_log: RateLimited,
@@ -40,6 +47,9 @@ impl std::fmt::Debug for InputStage {
             .finish()
     }
 }
+
+/// The fewest slots an input claims at once.
+const MIN_CLAIM: usize = 8;
 
 impl InputStage {
     #[allow(clippy::too_many_arguments)]
@@ -62,13 +72,22 @@ impl InputStage {
             producer,
             ring,
             batch,
+            claim_hint: batch,
             ready: true,
             backlogged: false,
             stop,
             stopped: false,
             final_fill: false,
             done,
+            gate: None,
         }
+    }
+
+    /// Holds the input until `gate` is set (a reload's new input waits for the old one to
+    /// stop reading the shared socket, so messages of one sender stay in order).
+    pub(crate) fn with_gate(mut self, gate: DoneFlag) -> Self {
+        self.gate = Some(gate);
+        self
     }
 }
 
@@ -90,7 +109,7 @@ impl Stage for InputStage {
     }
 
     fn poll(&mut self, budget: usize) -> usize {
-        if self.done.get() {
+        if self.done.get() || self.gate.as_ref().is_some_and(|g| !g.get()) {
             return 0;
         }
         if self.stop.load(Ordering::Relaxed) {
@@ -101,7 +120,8 @@ impl Stage for InputStage {
         } else if !self.ready && !self.input.tick(std::time::Instant::now()) {
             return 0;
         }
-        let Some(claim) = self.producer.try_claim(self.batch.min(budget).max(1)) else {
+        let want = self.batch.min(budget).min(self.claim_hint).max(1);
+        let Some(claim) = self.producer.try_claim(want) else {
             self.backlogged = true;
             return 0;
         };
@@ -118,6 +138,7 @@ impl Stage for InputStage {
         let mut batch = unsafe { Batch::new(&self.ring, claim.lo, claim.len) };
         let result = self.input.fill(&mut batch);
         let filled = batch.filled();
+        self.claim_hint = (filled * 2).clamp(MIN_CLAIM, self.batch.max(MIN_CLAIM));
         let mut accepted = 0u64;
         for i in 0..claim.len {
             let pack = batch.get_mut(i);
@@ -153,6 +174,9 @@ impl Stage for InputStage {
     }
 
     fn finish(&mut self) -> bool {
+        if self.gate.as_ref().is_some_and(|g| !g.get()) {
+            return false;
+        }
         if !self.done.get() && self.stop.load(Ordering::Relaxed) {
             self.stop_input();
             if !self.final_fill {

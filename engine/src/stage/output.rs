@@ -1,11 +1,20 @@
 //! An output stage: one consumer per output, behind route, delivering the packs that carry
 //! its bit. Monomorphized over the output type, so delivery is a static call.
+//!
+//! Fault isolation (DESIGN.md section 10, "Panics"): every call into the plugin runs under
+//! `catch_unwind`. A panic counts the pack in flight (and any delivered but uncommitted
+//! ones) as write errors, drops the plugin, and rebuilds it from its config after a backoff
+//! (`retries`), holding back-pressure meanwhile; after `max_retries` rebuilds in a row
+//! the output is disabled and the packs routed to it are counted as `dropped`.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::{Cursor, Stage};
+use super::{Cursor, DoneFlag, Stage};
+use crate::config::Retries;
 use crate::counters::{Counter, Counters};
+use crate::error::BuildError;
 use crate::log::RateLimited;
 use crate::matcher::Matcher;
 use crate::plugin::{Event, Output};
@@ -19,9 +28,17 @@ pub(crate) struct OutputWiring {
     pub(crate) bit: usize,
     /// The output's `message_matcher`, ANDed with its bit.
     pub(crate) matcher: Option<Matcher>,
+    /// How the plugin is rebuilt after a panic.
+    pub(crate) retries: Retries,
+    /// Set when the output may run: after a reload, once the old pipeline has drained and
+    /// closed its files (no two writers on one path).
+    pub(crate) gate: DoneFlag,
     /// The output's committed cursor (part of [`crate::Committed`]).
     pub(crate) committed: Arc<Sequence>,
 }
+
+/// Rebuilds an output's plugin from its config (after a panic).
+pub(crate) type Rebuild<O> = Box<dyn FnMut() -> Result<O, BuildError> + Send>;
 
 /// Counters of one output.
 #[derive(Debug)]
@@ -29,6 +46,19 @@ struct OutputCounters {
     routed: Counter,
     delivered: Counter,
     write_errors: Counter,
+    dropped: Counter,
+    panics: Counter,
+    restarts: Counter,
+}
+
+/// Where the output's plugin is in its life.
+enum Health<O> {
+    /// Running.
+    Up(O),
+    /// Panicked `failures` times in a row; rebuilt at `at`.
+    Backoff { at: Instant, failures: u32 },
+    /// Out of retries: packs routed to it are counted as dropped.
+    Disabled,
 }
 
 /// Runs one [`Output`] on its own consumer sequence.
@@ -37,11 +67,16 @@ pub(crate) struct OutputStage<O> {
     cursor: Cursor,
     bit: usize,
     matcher: Option<Matcher>,
-    output: O,
+    health: Health<O>,
+    gate: DoneFlag,
+    rebuild: Rebuild<O>,
+    retries: Retries,
+    /// Consecutive failures (reset by a successful commit).
+    failures: u32,
     /// Delivered but not yet committed.
     pending: u64,
-    /// Every pack up to here is committed (or counted as a write error), published for
-    /// inputs that ack their source (see [`crate::Committed`]).
+    /// Every pack up to here is committed (or counted as a write error or a drop),
+    /// published for inputs that ack their source (see [`crate::Committed`]).
     committed: Arc<Sequence>,
     committed_at: i64,
     /// The output had no capacity at the last poll: come back soon (its room frees up on
@@ -59,25 +94,135 @@ impl<O> std::fmt::Debug for OutputStage<O> {
     }
 }
 
+/// The panic payload as text, for the log.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string payload)")
+}
+
 impl<O: Output> OutputStage<O> {
-    pub(crate) fn new(output: O, wiring: OutputWiring, counters: &Counters) -> Self {
+    pub(crate) fn new(
+        output: O,
+        rebuild: Rebuild<O>,
+        wiring: OutputWiring,
+        counters: &Counters,
+    ) -> Self {
         let c = OutputCounters {
             routed: counters.get(&wiring.name, "routed"),
             delivered: counters.get(&wiring.name, "delivered"),
             write_errors: counters.get(&wiring.name, "write_errors"),
+            dropped: counters.get(&wiring.name, "dropped"),
+            panics: counters.get(&wiring.name, "panics"),
+            restarts: counters.get(&wiring.name, "restarts"),
         };
         OutputStage {
             name: wiring.name,
             cursor: wiring.cursor,
             bit: wiring.bit,
             matcher: wiring.matcher,
-            output,
+            health: Health::Up(output),
+            gate: wiring.gate,
+            rebuild,
+            retries: wiring.retries,
+            failures: 0,
             pending: 0,
             committed_at: wiring.committed.get(),
             committed: wiring.committed,
             waiting: false,
             counters: c,
             error_log: RateLimited::new(),
+        }
+    }
+
+    /// The plugin panicked: count what it held, drop it, and schedule its rebuild (or
+    /// disable it when out of retries).
+    fn panicked(&mut self, what: &str, payload: &(dyn std::any::Any + Send)) {
+        self.counters.panics.add(1);
+        self.counters.write_errors.add(self.pending);
+        self.pending = 0;
+        let old = std::mem::replace(&mut self.health, Health::Disabled);
+        // A plugin whose drop panics too is gone either way.
+        catch_unwind(AssertUnwindSafe(move || drop(old))).unwrap_or(());
+        self.failures += 1;
+        let out_of_retries = self
+            .retries
+            .max_retries
+            .is_some_and(|max| self.failures > max);
+        if out_of_retries {
+            crate::log::warn(format_args!(
+                "output {}: panicked in {what}: {}; out of retries ({} in a row): disabled, \
+                 its messages are counted as dropped",
+                self.name,
+                panic_message(payload),
+                self.failures
+            ));
+            return;
+        }
+        let delay = self.backoff();
+        if self.error_log.allow() {
+            crate::log::warn(format_args!(
+                "output {}: panicked in {what}: {}; rebuilding in {delay:?}",
+                self.name,
+                panic_message(payload)
+            ));
+        }
+        self.health = Health::Backoff {
+            at: Instant::now() + delay,
+            failures: self.failures,
+        };
+    }
+
+    /// `delay_ms` doubled per consecutive failure, capped at `max_delay_ms`.
+    fn backoff(&self) -> Duration {
+        let shift = self.failures.saturating_sub(1).min(32);
+        let ms = self
+            .retries
+            .delay_ms
+            .saturating_mul(1u64 << shift)
+            .min(self.retries.max_delay_ms);
+        Duration::from_millis(ms)
+    }
+
+    /// In backoff: rebuilds the plugin when due. Whether the output is up.
+    fn heal(&mut self) -> bool {
+        let Health::Backoff { at, failures } = self.health else {
+            return matches!(self.health, Health::Up(_));
+        };
+        if Instant::now() < at {
+            return false;
+        }
+        match catch_unwind(AssertUnwindSafe(|| (self.rebuild)())) {
+            Ok(Ok(o)) => {
+                self.counters.restarts.add(1);
+                if self.error_log.allow() {
+                    crate::log::info(format_args!(
+                        "output {}: rebuilt after {failures} failure(s) in a row",
+                        self.name
+                    ));
+                }
+                self.health = Health::Up(o);
+                true
+            }
+            Ok(Err(e)) => {
+                self.failures += 1;
+                let delay = self.backoff();
+                crate::log::warn(format_args!(
+                    "output {}: rebuild failed: {e}; next try in {delay:?}",
+                    self.name
+                ));
+                self.health = Health::Backoff {
+                    at: Instant::now() + delay,
+                    failures: self.failures,
+                };
+                false
+            }
+            Err(p) => {
+                self.panicked("build", p.as_ref());
+                false
+            }
         }
     }
 
@@ -97,14 +242,20 @@ impl<O: Output> OutputStage<O> {
         if self.pending == 0 && !force {
             return true;
         }
-        match self.output.commit(Instant::now(), force) {
-            Ok(true) => {
+        let Health::Up(output) = &mut self.health else {
+            // A panic counted what was pending.
+            return true;
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| output.commit(Instant::now(), force)));
+        match result {
+            Ok(Ok(true)) => {
                 self.counters.delivered.add(self.pending);
                 self.pending = 0;
+                self.failures = 0;
                 true
             }
-            Ok(false) => false,
-            Err(e) => {
+            Ok(Ok(false)) => false,
+            Ok(Err(e)) => {
                 self.counters.write_errors.add(self.pending);
                 self.pending = 0;
                 if self.error_log.allow() {
@@ -112,7 +263,35 @@ impl<O: Output> OutputStage<O> {
                 }
                 true
             }
+            Err(p) => {
+                self.panicked("commit", p.as_ref());
+                true
+            }
         }
+    }
+
+    /// How many messages the plugin can take now (see [`Output::capacity`]); `None` when
+    /// asking panicked.
+    fn capacity(&mut self) -> Option<usize> {
+        let Health::Up(output) = &mut self.health else {
+            return Some(usize::MAX);
+        };
+        match catch_unwind(AssertUnwindSafe(|| output.capacity())) {
+            Ok(c) => Some(c),
+            Err(p) => {
+                self.panicked("capacity", p.as_ref());
+                None
+            }
+        }
+    }
+
+    /// Whether the pack at `s` is for this output.
+    fn wants(&self, pack: &crate::pack::PipelinePack) -> bool {
+        pack.routed_to(self.bit)
+            && match &self.matcher {
+                Some(m) => m.matches(&pack.message),
+                None => true,
+            }
     }
 }
 
@@ -122,9 +301,19 @@ impl<O: Output> Stage for OutputStage<O> {
     }
 
     fn poll(&mut self, budget: usize) -> usize {
+        if !self.gate.get() {
+            return 0;
+        }
+        let disabled = matches!(self.health, Health::Disabled);
+        if !disabled && !self.heal() {
+            // In backoff: hold back-pressure until the rebuild is due.
+            return 0;
+        }
         // Every sequence carries at most one message for us, so a batch no longer than the
         // output's capacity never overfills it.
-        let capacity = self.output.capacity();
+        let Some(capacity) = self.capacity() else {
+            return 0;
+        };
         let next = if capacity == 0 {
             None
         } else {
@@ -138,28 +327,36 @@ impl<O: Output> Stage for OutputStage<O> {
         self.waiting = false;
         let (mut routed, mut errors) = (0u64, 0u64);
         let mut last_error = None;
+        let mut end = hi;
         for s in lo..=hi {
             // SAFETY: route released `s` and producers gate on our sequence, so the pack is
             // immutable until we release it; other outputs only read it too.
             let pack = unsafe { self.cursor.ring.get(s) };
-            if !pack.routed_to(self.bit)
-                || self
-                    .matcher
-                    .as_ref()
-                    .is_some_and(|m| !m.matches(&pack.message))
-            {
+            if !self.wants(pack) {
                 continue;
             }
             routed += 1;
-            match self.output.deliver(pack) {
-                Ok(()) => self.pending += 1,
-                Err(e) => {
+            let Health::Up(output) = &mut self.health else {
+                self.counters.dropped.add(1);
+                continue;
+            };
+            match catch_unwind(AssertUnwindSafe(|| output.deliver(pack))) {
+                Ok(Ok(())) => self.pending += 1,
+                Ok(Err(e)) => {
                     errors += 1;
                     last_error = Some(e);
                 }
+                Err(p) => {
+                    // The pack in flight is counted and skipped; the rest of the batch
+                    // waits for the rebuilt plugin.
+                    errors += 1;
+                    self.panicked("deliver", p.as_ref());
+                    end = s;
+                    break;
+                }
             }
         }
-        self.cursor.release(hi);
+        self.cursor.release(end);
         self.counters.routed.add(routed);
         self.counters.write_errors.add(errors);
         if let Some(e) = last_error {
@@ -168,15 +365,33 @@ impl<O: Output> Stage for OutputStage<O> {
             }
         }
         self.commit(false);
-        (hi - lo + 1) as usize
+        (end - lo + 1) as usize
     }
 
     fn finish(&mut self) -> bool {
-        if !self.cursor.done.get() && self.cursor.drained() && self.commit(true) {
-            self.output.event(Event::Stop);
-            self.cursor.done.set();
+        if self.cursor.done.get() || !self.gate.get() || !self.cursor.drained() {
+            return self.cursor.done.get();
         }
-        self.cursor.done.get()
+        if matches!(self.health, Health::Backoff { .. }) {
+            // Packs still wait for the rebuilt plugin; `poll` rebuilds it when due.
+            return false;
+        }
+        if !self.commit(true) {
+            // Waiting for acknowledgements (NatsOutput): come back later, bounded by the
+            // engine's drain timeout.
+            return false;
+        }
+        if let Health::Up(output) = &mut self.health {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| output.event(Event::Stop))) {
+                crate::log::warn(format_args!(
+                    "output {}: panicked in Stop: {}",
+                    self.name,
+                    panic_message(p.as_ref())
+                ));
+            }
+        }
+        self.cursor.done.set();
+        true
     }
 
     fn backlogged(&self) -> bool {

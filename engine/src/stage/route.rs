@@ -2,6 +2,7 @@
 //! the chain's filters (Heka's router plus filter chains).
 
 use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxBuildHasher;
@@ -41,7 +42,7 @@ pub(crate) trait FilterRange: Send {
     fn tick(&mut self, now: Instant, now_ns: i64, generator: &mut Generator);
 
     /// Sets the filter's `message_matcher` and `ticker_interval_secs`.
-    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>);
+    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>, panics: Counter);
 }
 
 /// Wraps a concrete [`Filter`] as a [`FilterRange`].
@@ -50,6 +51,8 @@ pub(crate) struct FilterLoop<F> {
     pub(crate) filter: F,
     matcher: Option<Matcher>,
     ticker: Option<(Duration, Instant)>,
+    /// Messages the filter panicked on (each then blocked, so the counts still balance).
+    panics: Counter,
 }
 
 impl<F> FilterLoop<F> {
@@ -58,6 +61,7 @@ impl<F> FilterLoop<F> {
             filter,
             matcher: None,
             ticker: None,
+            panics: Counter::default(),
         }
     }
 }
@@ -87,7 +91,12 @@ impl<F: Filter> FilterRange for FilterLoop<F> {
                 continue;
             }
             generator.set_hops(pack.chain_count);
-            self.filter.filter(pack, generator);
+            let filtered = catch_unwind(AssertUnwindSafe(|| self.filter.filter(pack, generator)));
+            if filtered.is_err() {
+                // Contained: the message in flight is blocked (and counted as such).
+                pack.state = PackState::Blocked;
+                self.panics.add(1);
+            }
         }
         generator.set_hops(0);
     }
@@ -96,13 +105,17 @@ impl<F: Filter> FilterRange for FilterLoop<F> {
         if let Some((interval, next)) = &mut self.ticker {
             if now >= *next {
                 *next = now + *interval;
-                self.filter.tick(now_ns, generator);
+                let ticked = catch_unwind(AssertUnwindSafe(|| self.filter.tick(now_ns, generator)));
+                if ticked.is_err() {
+                    self.panics.add(1);
+                }
             }
         }
     }
 
-    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>) {
+    fn configure(&mut self, matcher: Option<Matcher>, ticker: Option<Duration>, panics: Counter) {
         self.matcher = matcher;
+        self.panics = panics;
         let ticker = ticker.or_else(|| self.filter.default_ticker());
         self.ticker = ticker.map(|d| (d, Instant::now() + d));
     }
@@ -125,6 +138,8 @@ pub(crate) struct Routing {
     pub(crate) by_type: Vec<(String, u16)>,
     /// The `default` chain, or `NO_CHAIN`.
     pub(crate) default_chain: u16,
+    /// The feeds of the `on_full: drop` outputs.
+    pub(crate) feeds: Vec<DropFeed>,
 }
 
 /// The route stage.
@@ -136,6 +151,8 @@ pub(crate) struct RouteStage {
     filters: Vec<Box<dyn FilterRange>>,
     chain_of: Vec<u16>,
     injection: Option<Injection>,
+    /// Outputs with `on_full: drop`, fed copies through rings of their own.
+    feeds: Vec<DropFeed>,
     max_loops: u8,
     routed: Counter,
     blocked: Counter,
@@ -145,6 +162,66 @@ pub(crate) struct RouteStage {
 
 /// The route stage's side as the message generator's producer (present when the config
 /// has filters).
+/// Feeds an `on_full: drop` output (DESIGN.md section 10): such an output does not gate the
+/// producers of the main ring (a lapped consumer would read a slot being rewritten), so
+/// route copies the packs routed to it into a bounded ring of its own; when that ring is
+/// full, the pack is counted as routed and dropped for this output only.
+#[derive(Debug)]
+pub(crate) struct DropFeed {
+    pub(crate) bit: usize,
+    pub(crate) ring: std::sync::Arc<RingBuffer<PipelinePack>>,
+    pub(crate) producer: Producer,
+    pub(crate) routed: Counter,
+    pub(crate) dropped: Counter,
+}
+
+impl DropFeed {
+    /// Copies the packs of `lo..=hi` routed to this output into its ring, as far as it has
+    /// room; counts the rest as dropped.
+    ///
+    /// # Safety
+    ///
+    /// Route owns `lo..=hi` of `ring` (claimed from its barrier, not yet released).
+    unsafe fn forward(&mut self, ring: &RingBuffer<PipelinePack>, lo: i64, hi: i64) {
+        let mut wanted = 0;
+        for s in lo..=hi {
+            // SAFETY: the caller owns `lo..=hi`.
+            wanted += usize::from(unsafe { ring.get(s) }.routed_to(self.bit));
+        }
+        if wanted == 0 {
+            return;
+        }
+        let mut copied = 0;
+        if let Some(claim) = self.producer.try_claim(wanted) {
+            for s in lo..=hi {
+                if copied == claim.len {
+                    break;
+                }
+                // SAFETY: the caller owns `lo..=hi`.
+                let src = unsafe { ring.get(s) };
+                if !src.routed_to(self.bit) {
+                    continue;
+                }
+                // SAFETY: the claim gives us `claim.lo + copied` until we publish it.
+                let dst = unsafe { self.ring.get_mut(claim.lo + copied as i64) };
+                dst.reset();
+                dst.message.copy_from(&src.message);
+                dst.recv_time = src.recv_time;
+                dst.chain_count = src.chain_count;
+                dst.outputs = 1u64 << self.bit;
+                dst.state = PackState::Decoded;
+                copied += 1;
+            }
+            self.producer.publish(claim, copied);
+        }
+        let lost = (wanted - copied) as u64;
+        if lost > 0 {
+            self.routed.add(lost);
+            self.dropped.add(lost);
+        }
+    }
+}
+
 pub(crate) struct Injection {
     pub(crate) generator: Generator,
     pub(crate) producer: Producer,
@@ -189,6 +266,7 @@ impl RouteStage {
             filters,
             chain_of: Vec::with_capacity(budget),
             injection,
+            feeds: routing.feeds,
             max_loops,
             routed: counters.get("route", "routed"),
             blocked: counters.get("route", "blocked"),
@@ -318,6 +396,10 @@ impl Stage for RouteStage {
                 PackState::LoopDropped => looped += 1,
                 _ => {}
             }
+        }
+        for feed in &mut self.feeds {
+            // SAFETY: we hold `lo..=hi` until the release below.
+            unsafe { feed.forward(ring, lo, hi) };
         }
         self.cursor.release(hi);
         self.routed.add(routed);

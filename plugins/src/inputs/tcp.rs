@@ -19,6 +19,11 @@
 //! of a frame loses that frame (`truncated`): Heka framing has no acknowledgements. A frame
 //! must fit a pack (`max_message_size` bytes, header included, as a UDP frame must); a
 //! longer one is skipped and counted (`oversized`), and the stream goes on.
+//!
+//! On stop (a reload or a shutdown) the input hands its live connections, with the bytes it
+//! read but did not frame, to the supervisor's [`Sockets`]; the next pipeline's TcpInput on
+//! the same address adopts them, so a reload resets no connection and loses no byte. At
+//! shutdown the supervisor closes them.
 
 mod buffer;
 
@@ -27,7 +32,13 @@ use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
-use engine::{Batch, BuildContext, BuildError, Counter, Fill, Input, PluginConfig, RunError};
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use engine::{
+    Batch, BuildContext, BuildError, Counter, Fill, HandedOver, Input, PluginConfig, RunError,
+    Sockets,
+};
 use serde::{Deserialize, Serialize};
 
 use self::buffer::{FrameBuffer, ReadOutcome};
@@ -105,6 +116,11 @@ struct Counts {
 pub struct Tcp {
     listener: mio::net::TcpListener,
     local: SocketAddr,
+    /// The listener's socket id: the key of its handed-over connections.
+    address: String,
+    sockets: Arc<Sockets>,
+    /// Set by `stop`: adopt nothing more (what it handed over is for the next input).
+    stopped: bool,
     registry: Option<mio::Registry>,
     token: usize,
     listener_ready: bool,
@@ -138,8 +154,16 @@ impl PluginConfig for TcpInputConfig {
         let decoder = ctx.decoder_index("ProtobufDecoder").ok_or_else(|| {
             BuildError::Invalid("TcpInput reads Heka frames: configure a ProtobufDecoder".into())
         })?;
-        let listener = mio::net::TcpListener::bind(addr)
+        let bind = || {
+            let l = std::net::TcpListener::bind(addr)?;
+            l.set_nonblocking(true)?;
+            Ok(l)
+        };
+        // The listener a previous pipeline used, if any (a reload keeps it).
+        let (listener, _kept) = ctx
+            .listen("tcp", &self.address, bind)
             .map_err(|e| BuildError::io(format!("bind {addr}"), e))?;
+        let listener = mio::net::TcpListener::from_std(listener);
         let local = listener
             .local_addr()
             .map_err(|e| BuildError::io(format!("local address of {addr}"), e))?;
@@ -147,6 +171,9 @@ impl PluginConfig for TcpInputConfig {
         Ok(Tcp {
             listener,
             local,
+            address: ctx.socket_id(&self.address),
+            sockets: ctx.sockets(),
+            stopped: false,
             registry: None,
             token: 0,
             listener_ready: true,
@@ -176,7 +203,7 @@ impl Tcp {
     /// Accepts every pending connection; registers those within `max_connections`.
     fn accept(&mut self) -> Result<(), RunError> {
         loop {
-            let (mut stream, _) = match self.listener.accept() {
+            let (stream, _) = match self.listener.accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -188,31 +215,57 @@ impl Tcp {
                 self.counts.refused.add(1);
                 continue; // dropped: closed
             }
-            let slot = match self.conns.iter().position(Option::is_none) {
-                Some(i) => i,
-                None => {
-                    self.conns.push(None);
-                    self.conns.len() - 1
-                }
-            };
-            let token = mio::Token(self.token | (slot + 1) << SOURCE_SHIFT);
-            if let Some(r) = &self.registry {
-                if let Err(e) = r.register(&mut stream, token, mio::Interest::READABLE) {
-                    self.counts.read_errors.add(1);
-                    engine::log::warn(format_args!("tcp: registering a connection: {e}"));
-                    continue;
-                }
+            let frames = FrameBuffer::new(self.max_message_size);
+            if self.add(stream, frames) {
+                self.counts.connections.add(1);
             }
-            self.conns[slot] = Some(Connection {
-                stream,
-                frames: FrameBuffer::new(self.max_message_size),
-                last_read: Instant::now(),
-                readable: true,
-            });
-            self.ready.push(slot);
-            self.live += 1;
-            self.counts.connections.add(1);
         }
+    }
+
+    /// Registers `stream` in a free slot and marks it readable; `false` when it could not
+    /// be registered (it is closed).
+    fn add(&mut self, mut stream: mio::net::TcpStream, frames: FrameBuffer) -> bool {
+        let slot = match self.conns.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.conns.push(None);
+                self.conns.len() - 1
+            }
+        };
+        let token = mio::Token(self.token | (slot + 1) << SOURCE_SHIFT);
+        if let Some(r) = &self.registry {
+            if let Err(e) = r.register(&mut stream, token, mio::Interest::READABLE) {
+                self.counts.read_errors.add(1);
+                engine::log::warn(format_args!("tcp: registering a connection: {e}"));
+                return false;
+            }
+        }
+        self.conns[slot] = Some(Connection {
+            stream,
+            frames,
+            last_read: Instant::now(),
+            readable: true,
+        });
+        self.ready.push(slot);
+        self.live += 1;
+        true
+    }
+
+    /// Adopts the connections a stopped input on the same address handed over (one atomic
+    /// load when there are none). Whether any was adopted.
+    fn adopt(&mut self) -> bool {
+        if self.stopped || !self.sockets.has_handed_over() {
+            return false;
+        }
+        let mut adopted = false;
+        for h in self.sockets.take_handed_over(&self.address) {
+            let stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(h.stream));
+            match FrameBuffer::with_pending(self.max_message_size, &h.pending) {
+                Some(frames) => adopted |= self.add(stream, frames),
+                None => self.counts.framing_errors.add(1),
+            }
+        }
+        adopted
     }
 
     /// Deregisters and drops connection `slot`.
@@ -315,7 +368,7 @@ impl Input for Tcp {
 
     fn tick(&mut self, now: Instant) -> bool {
         self.sweep(now);
-        false
+        self.adopt()
     }
 
     fn ready(&mut self, token: mio::Token) {
@@ -355,9 +408,22 @@ impl Input for Tcp {
         Ok(Fill::Drained)
     }
 
+    /// Hands every live connection, with what it read but did not frame, to the next
+    /// pipeline (see the module doc).
     fn stop(&mut self) {
+        self.stopped = true;
         for slot in 0..self.conns.len() {
-            self.close(slot);
+            let Some(mut c) = self.conns[slot].take() else {
+                continue;
+            };
+            if let Some(r) = &self.registry {
+                r.deregister(&mut c.stream).unwrap_or(());
+            }
+            self.live -= 1;
+            let pending = c.frames.pending().to_vec();
+            let stream = OwnedFd::from(c.stream);
+            self.sockets
+                .hand_over(&self.address, HandedOver { stream, pending });
         }
         self.ready.clear();
     }

@@ -6,7 +6,7 @@
 //! inputs did; the choice costs one byte comparison per datagram.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -22,8 +22,9 @@ use crate::framing::RECORD_SEPARATOR;
 /// How often the kernel's drop count is read (and at stop).
 const DROP_SAMPLE_EVERY: Duration = Duration::from_millis(100);
 
-/// The longest a stopping input keeps reading what is queued on its socket.
-const FINAL_DRAIN: Duration = Duration::from_secs(1);
+/// The longest a stopping input keeps reading what is queued on its socket (a bound only:
+/// the socket takes no new datagram once stopping, so the queue empties).
+const FINAL_DRAIN: Duration = Duration::from_secs(20);
 
 const fn default_recv_buffer_bytes() -> usize {
     32 << 20
@@ -68,6 +69,8 @@ pub struct Udp {
     next_drop_sample: Instant,
     /// Set by `stop`: read what the kernel already queued for us, until this deadline.
     drain_until: Option<Instant>,
+    /// The supervisor's sockets: says whether a stop is a reload's.
+    sockets: std::sync::Arc<engine::Sockets>,
 }
 
 impl Udp {
@@ -99,6 +102,7 @@ impl PluginConfig for UdpInputConfig {
             kernel_drops: ctx.counter("kernel_drops"),
             next_drop_sample: Instant::now(),
             drain_until: None,
+            sockets: ctx.sockets(),
         })
     }
 }
@@ -115,6 +119,18 @@ fn route_frames(batch: &mut Batch<'_>, packs: std::ops::Range<usize>, index: u8)
 }
 
 impl Udp {
+    /// Connects the socket to its own address: only datagrams from itself match from now on.
+    fn refuse_new_datagrams(&self) -> io::Result<()> {
+        let mut me = self.socket.local_addr()?;
+        if me.ip().is_unspecified() {
+            me.set_ip(match me {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        self.socket.connect(me)
+    }
+
     /// Reads the kernel's drop count for the socket into the `kernel_drops` counter.
     fn sample_drops(&mut self) {
         if let Ok(d) = sys::socket_drops(self.socket.as_fd()) {
@@ -134,11 +150,22 @@ impl Input for Udp {
         self.drain_until.is_some_and(|d| now < d)
     }
 
-    /// A graceful stop delivers what the kernel already queued on the socket: the engine
-    /// keeps filling while `tick` says so, until the queue is empty (or, under a flood
-    /// that never pauses, for at most [`FINAL_DRAIN`]).
+    /// A graceful stop delivers what the kernel already queued on the socket: the socket is
+    /// connected to its own address, so the kernel refuses new datagrams (as a closed port
+    /// would) but keeps the queue, and the engine keeps filling while `tick` says so, until
+    /// the queue is empty (bounded by [`FINAL_DRAIN`]). So every datagram the kernel took is
+    /// either accepted or counted as a kernel drop.
     fn stop(&mut self) {
         self.sample_drops();
+        // On a reload the next pipeline reads the same socket: leave the queue to it.
+        if self.sockets.reloading() {
+            return;
+        }
+        if let Err(e) = self.refuse_new_datagrams() {
+            engine::log::warn(format_args!(
+                "udp: closing the socket to new datagrams: {e}"
+            ));
+        }
         self.drain_until = Some(Instant::now() + FINAL_DRAIN);
     }
 

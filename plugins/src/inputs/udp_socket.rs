@@ -24,24 +24,23 @@ pub(crate) fn bind_udp(
         .parse()
         .map_err(|e| BuildError::Invalid(format!("address {address:?} is not host:port: {e}")))?;
     let what = |w: &str| format!("{w} {addr}");
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
-        .map_err(|e| BuildError::io(what("socket for"), e))?;
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| BuildError::io(what("nonblocking"), e))?;
-    if ctx.instances() > 1 {
-        // `sockets: N`: N sockets on one address, the kernel spreads datagrams over them
-        // by flow hash, each read by its own input stage.
-        socket
-            .set_reuse_port(true)
-            .map_err(|e| BuildError::io(what("SO_REUSEPORT on"), e))?;
-    }
-    let rcvbuf = sys::set_recv_buffer(&socket, recv_buffer_bytes)
-        .map_err(|e| BuildError::io(what("receive buffer for"), e))?;
-    socket
-        .bind(&addr.into())
+    let bind = || -> std::io::Result<std::net::UdpSocket> {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        socket.set_nonblocking(true)?;
+        if ctx.instances() > 1 {
+            // `sockets: N`: N sockets on one address, the kernel spreads datagrams over
+            // them by flow hash, each read by its own input stage.
+            socket.set_reuse_port(true)?;
+        }
+        socket.bind(&addr.into())?;
+        Ok(socket.into())
+    };
+    // The socket a previous pipeline used, if any (a reload keeps it and its queue).
+    let (std_socket, _kept) = ctx
+        .listen("udp", address, bind)
         .map_err(|e| BuildError::io(what("bind"), e))?;
-    let std_socket: std::net::UdpSocket = socket.into();
+    let rcvbuf = sys::set_recv_buffer(&socket2::SockRef::from(&std_socket), recv_buffer_bytes)
+        .map_err(|e| BuildError::io(what("receive buffer for"), e))?;
     let local = std_socket
         .local_addr()
         .map_err(|e| BuildError::io(what("local address of"), e))?;

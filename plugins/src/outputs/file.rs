@@ -2,11 +2,18 @@
 //! Heka-framed protobuf)
 //! into a recycled buffer, batched into one large buffer, written with `write_all`, and
 //! flushed + fsynced every `flush_interval_ms` and at stop.
+//!
+//! Failures (issue 7): a failed write or fsync (a full disk, an I/O error) truncates the file
+//! back to its length at the last commit, so it never holds a partial line or a message
+//! counted as failed, and the messages since that commit are counted as write errors; the
+//! next batch tries again. At each commit the path is compared with the open file: when it
+//! was removed or renamed (logrotate), the file is opened again at the path, so new
+//! messages go to the new file without a restart (a reload reopens it too).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use engine::{
@@ -153,18 +160,88 @@ impl DataRecycler for LineFormat {
 pub struct FileWriter {
     file: File,
     path: PathBuf,
+    perm: u32,
     buf: Vec<u8>,
     format: LineFormat,
     interval: Duration,
+    /// The file's length after the last commit: what a failed write truncates back to.
+    committed_len: u64,
+    /// A write since the last commit failed: the commit reports it.
+    failed: Option<std::io::Error>,
+}
+
+/// Opens `path` for appending (created with `perm`), making a new directory entry durable.
+fn open_append(path: &Path, perm: u32) -> std::io::Result<File> {
+    let existed = path.exists();
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(perm)
+        .open(path)?;
+    if !existed {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = File::open(dir) {
+                // Best effort: the file itself is fsynced at every commit.
+                d.sync_all().unwrap_or(());
+            }
+        }
+    }
+    Ok(file)
 }
 
 impl FileWriter {
-    fn write_out(&mut self) -> Result<(), WriteError> {
-        if !self.buf.is_empty() {
-            self.file.write_all(&self.buf)?;
+    /// Writes the buffer out. On failure, truncates the file back to the last commit
+    /// (no partial line) and remembers the error for the commit.
+    fn write_out(&mut self) {
+        if self.buf.is_empty() || self.failed.is_some() {
             self.buf.clear();
+            return;
         }
-        Ok(())
+        if let Err(e) = self.file.write_all(&self.buf) {
+            self.roll_back();
+            self.failed = Some(e);
+        }
+        self.buf.clear();
+    }
+
+    /// Truncates the file to its last committed length (O_APPEND: later writes go on from
+    /// there). Not possible on a non-file such as a pipe or `/dev/full`: nothing to undo.
+    fn roll_back(&mut self) {
+        if self.file.metadata().is_ok_and(|m| m.is_file()) {
+            if let Err(e) = self.file.set_len(self.committed_len) {
+                engine::log::warn(format_args!(
+                    "{}: truncating back to {} bytes after a failed write: {e}",
+                    self.path.display(),
+                    self.committed_len
+                ));
+            }
+        }
+    }
+
+    /// Opens the path again when the open file is no longer there (removed or renamed).
+    fn reopen_if_moved(&mut self) {
+        let moved = match (std::fs::metadata(&self.path), self.file.metadata()) {
+            (Ok(at_path), Ok(open)) => at_path.ino() != open.ino() || at_path.dev() != open.dev(),
+            (Err(_), _) => true,
+            (Ok(_), Err(_)) => false,
+        };
+        if !moved {
+            return;
+        }
+        match open_append(&self.path, self.perm) {
+            Ok(f) => {
+                self.committed_len = f.metadata().map_or(0, |m| m.len());
+                self.file = f;
+                engine::log::info(format_args!(
+                    "{} was moved or removed: reopened",
+                    self.path.display()
+                ));
+            }
+            Err(e) => engine::log::warn(format_args!(
+                "{} was moved or removed; reopening failed: {e}",
+                self.path.display()
+            )),
+        }
     }
 
     /// The file's path.
@@ -183,14 +260,24 @@ impl BatchWriter for FileWriter {
     fn batch(&mut self, out: &mut Vec<u8>) -> Result<(), WriteError> {
         self.buf.extend_from_slice(out);
         if self.buf.len() >= WRITE_THRESHOLD {
-            self.write_out()?;
+            self.write_out();
         }
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), WriteError> {
-        self.write_out()?;
-        self.file.sync_data()?;
+        self.reopen_if_moved();
+        self.write_out();
+        if self.failed.is_none() {
+            if let Err(e) = self.file.sync_data() {
+                self.roll_back();
+                self.failed = Some(e);
+            }
+        }
+        if let Some(e) = self.failed.take() {
+            return Err(e.into());
+        }
+        self.committed_len = self.file.metadata().map_or(self.committed_len, |m| m.len());
         Ok(())
     }
 
@@ -214,26 +301,19 @@ impl PluginConfig for FileOutputConfig {
             ));
         }
         let path = ctx.resolve_path(&self.path);
-        let existed = path.exists();
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(self.perm.0)
-            .open(&path)
+        let file = open_append(&path, self.perm.0)
             .map_err(|e| BuildError::io(format!("open {}", path.display()), e))?;
-        if !existed {
-            // Make the new directory entry durable too.
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                if let Ok(d) = File::open(dir) {
-                    // Best effort: the file itself is fsynced at every commit.
-                    d.sync_all().unwrap_or(());
-                }
-            }
-        }
+        let committed_len = file
+            .metadata()
+            .map_err(|e| BuildError::io(format!("stat {}", path.display()), e))?
+            .len();
         engine::log::info(format_args!("{} writes to {}", ctx.name(), path.display()));
         Ok(runner(FileWriter {
             file,
             path,
+            perm: self.perm.0,
+            committed_len,
+            failed: None,
             buf: Vec::with_capacity(WRITE_THRESHOLD + 64 * 1024),
             format: LineFormat {
                 format: self.format,

@@ -57,6 +57,21 @@ impl FrameBuffer {
         }
     }
 
+    /// A buffer holding `pending` (bytes a previous input read but did not frame), or
+    /// `None` when they cannot be a frame's start (longer than any frame).
+    pub(super) fn with_pending(max_message_size: usize, pending: &[u8]) -> Option<Self> {
+        let mut b = FrameBuffer::new(max_message_size);
+        let dst = b.buf.get_mut(..pending.len())?;
+        dst.copy_from_slice(pending);
+        b.end = pending.len();
+        Some(b)
+    }
+
+    /// The bytes read and not yet handed out as frames.
+    pub(super) fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
     /// Whether bytes of an unfinished frame are waiting.
     pub(super) fn has_partial(&self) -> bool {
         self.start < self.end

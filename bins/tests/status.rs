@@ -1,0 +1,433 @@
+//! Live metrics of a real `hekad`: the HTTP status endpoint (`/metrics`, `/status.json`,
+//! `/health`), the dashboard in headless Chromium, and the SIGUSR1 report.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tests::{json_datagram, send_paced, Hekad};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hekad");
+
+/// UDP in, JSON decode, a file out, and the status endpoint on `http` if given.
+fn config(http: Option<&str>) -> String {
+    let http = match http {
+        Some(a) => format!(r#", "http": {{"address": "{a}"}}"#),
+        None => String::new(),
+    };
+    format!(
+        r#"{{
+  "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}}],
+  "decoders": [{{"name": "json", "type": "JsonDecoder", "default": true}}],
+  "outputs":  [{{"name": "out", "type": "FileOutput", "path": "out.log", "format": "text",
+                 "flush_interval_ms": 100}}],
+  "chains":   {{"default": {{"outputs": ["out"]}}}}{http}
+}}"#
+    )
+}
+
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut resp = ureq::get(&format!("http://{addr}{path}"))
+        .config()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().expect("utf-8 body");
+    (status, body)
+}
+
+/// The samples of a Prometheus text page: `name{labels}` → value.
+fn samples(page: &str) -> HashMap<String, f64> {
+    page.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (k, v) = l
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("sample line {l:?}"));
+            (
+                k.to_string(),
+                v.parse().unwrap_or_else(|_| panic!("value in {l:?}")),
+            )
+        })
+        .collect()
+}
+
+fn accepted(page: &HashMap<String, f64>) -> f64 {
+    page[r#"hekad_accepted_total{owner="udp"}"#]
+}
+
+#[test]
+fn metrics_rise_under_load_and_never_exceed_the_final_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hekad = Hekad::start_with_config(BIN, dir.path(), &config(Some("127.0.0.1:0")));
+    let udp = hekad.udp_addr("udp");
+    let http = hekad.listen_addr("http", "http");
+    assert_eq!(get(http, "/health"), (200, "ok\n".to_string()));
+    assert_eq!(get(http, "/nope").0, 404);
+
+    const N: u64 = 40_000;
+    let sender = thread::spawn(move || send_paced(udp, N, 10_000, json_datagram));
+    let scrape = || {
+        let (status, page) = get(http, "/metrics");
+        assert_eq!(status, 200);
+        page
+    };
+    // Bounded waits for the counters to move under load.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first = loop {
+        let s = samples(&scrape());
+        if accepted(&s) > 0.0 || Instant::now() > deadline {
+            break s;
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(accepted(&first) > 0.0, "nothing accepted under load");
+    let second = loop {
+        thread::sleep(Duration::from_millis(300));
+        let s = samples(&scrape());
+        if accepted(&s) > accepted(&first) || Instant::now() > deadline {
+            break s;
+        }
+    };
+    assert!(
+        accepted(&second) > accepted(&first),
+        "hekad_accepted_total rises between scrapes"
+    );
+    let page = scrape();
+    for line in [
+        "# TYPE hekad_accepted_total counter",
+        "# HELP hekad_delivered_total ",
+        "# TYPE hekad_ring_occupancy gauge",
+        "# TYPE hekad_stage_lag gauge",
+    ] {
+        assert!(page.contains(line), "{line:?} missing:\n{page}");
+    }
+    let s = samples(&page);
+    assert_eq!(s["hekad_ring_slots"], 1024.0);
+    assert!(s["hekad_ring_occupancy"] <= 1024.0);
+    assert!(s["process_resident_memory_bytes"] > 0.0);
+    assert!(s.contains_key(r#"hekad_stage_lag{stage="out"}"#), "{page}");
+
+    let (status, body) = get(http, "/status.json");
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("status.json parses");
+    assert_eq!(doc["ring"]["size"], 1024);
+    assert_eq!(doc["stopping"], false);
+    let stages: Vec<(&str, &str)> = doc["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["rank"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("udp", "input"),
+            ("decode", "decode"),
+            ("route", "route"),
+            ("out", "output")
+        ]
+    );
+    assert!(doc["counters"]["udp"]["accepted"].as_f64().unwrap() >= accepted(&s));
+
+    assert_eq!(sender.join().unwrap(), N);
+    thread::sleep(Duration::from_millis(300));
+    let last = samples(&scrape());
+    let hekad = hekad.stop_gracefully();
+
+    // Every counter of the last scrape is at most its final value.
+    let mut compared = 0;
+    for (key, v) in &last {
+        let Some(rest) = key.strip_prefix("hekad_") else {
+            continue;
+        };
+        let Some((name, owner)) = rest.split_once("_total{owner=\"") else {
+            continue;
+        };
+        let owner = owner.trim_end_matches("\"}");
+        let fin = hekad
+            .final_count(owner, name)
+            .unwrap_or_else(|| panic!("{owner}.{name} missing from the final report"));
+        assert!(*v <= fin as f64, "{key} = {v} > final {fin}");
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} counters compared");
+    let fin_accepted = hekad.final_count("udp", "accepted").unwrap();
+    let drops = hekad.final_count("udp", "kernel_drops").unwrap();
+    assert_eq!(fin_accepted + drops, N, "every datagram sent is counted");
+    assert_eq!(drops, 0, "10k msg/s is sustainable");
+    assert_eq!(hekad.final_count("out", "delivered"), Some(N));
+}
+
+#[test]
+fn http_is_off_without_the_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hekad = Hekad::start_with_config(BIN, dir.path(), &config(None));
+    hekad.udp_addr("udp");
+    let hekad = hekad.stop_gracefully();
+    assert!(
+        !hekad.stderr().iter().any(|l| l.contains("listening http")),
+        "{:#?}",
+        hekad.stderr()
+    );
+}
+
+#[test]
+fn a_bad_http_address_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hekad = Hekad::start_with_config(BIN, dir.path(), &config(Some("nowhere")));
+    let status = hekad
+        .wait_exit(Duration::from_secs(30))
+        .expect("hekad exits");
+    assert_eq!(status.code(), Some(1));
+    let err = hekad.stderr().join("\n");
+    assert!(err.contains("http: cannot listen on \"nowhere\""), "{err}");
+}
+
+/// The Chromium binary: `HEKAD_CHROMIUM`, else the first of the usual names on `PATH`.
+fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("HEKAD_CHROMIUM") {
+        return p.into();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    panic!("headless Chromium is needed: apt-get install chromium (.ci/run installs it)");
+}
+
+/// Loads `url` in headless Chromium for `budget_ms` of virtual time (the page's timers run
+/// fast; its fetches are real), saves a screenshot to `png` and returns the DOM. Killed
+/// after 60 s of real time.
+fn load_in_chromium(url: &str, png: &Path, budget_ms: u32) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let dom = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1100,900",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--virtual-time-budget={budget_ms}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--dump-dom")
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(dom.reopen().unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap_or(());
+            child.wait().unwrap();
+            panic!("chromium did not finish within 60 s");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::read_to_string(dom.path()).unwrap()
+}
+
+/// The `data-<attr>` value of the element with `id`.
+fn data_attr<'a>(dom: &'a str, id: &str, attr: &str) -> Option<&'a str> {
+    let at = dom.find(&format!("id=\"{id}\""))?;
+    let tag = &dom[at..at + dom[at..].find('>')?];
+    let key = format!("data-{attr}=\"");
+    let v = &tag[tag.find(&key)? + key.len()..];
+    Some(&v[..v.find('"')?])
+}
+
+#[test]
+fn dashboard_plots_a_nonzero_rate_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hekad = Hekad::start_with_config(BIN, dir.path(), &config(Some("127.0.0.1:0")));
+    let udp = hekad.udp_addr("udp");
+    let http = hekad.listen_addr("http", "http");
+    let (status, page) = get(http, "/");
+    assert_eq!(status, 200);
+    // Self-contained: no URL but the SVG namespace, no src/href/url()/@import.
+    let outside = page.replace("\"http://www.w3.org/2000/svg\"", "");
+    for needle in ["http://", "https://", "src=", "href=", "url(", "@import"] {
+        assert!(!outside.contains(needle), "the dashboard loads {needle:?}");
+    }
+
+    // Steady load until the page has seen it.
+    let done = Arc::new(AtomicBool::new(false));
+    let sending = done.clone();
+    let sender = thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while !sending.load(Ordering::Relaxed) && Instant::now() < deadline {
+            send_paced(udp, 200, 4_000, json_datagram);
+        }
+    });
+    let png = dir.path().join("dashboard.png");
+    let url = format!("http://{http}/");
+    let mut rate = 0.0;
+    let mut dom = String::new();
+    for _attempt in 0..4 {
+        dom = load_in_chromium(&url, &png, 6_000);
+        rate = data_attr(&dom, "rate-total", "rate")
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0.0);
+        if rate > 0.0 {
+            break;
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    sender.join().unwrap();
+    hekad.stop_gracefully();
+
+    assert!(rate > 0.0, "no input rate on the dashboard; DOM:\n{dom}");
+    assert!(
+        dom.contains("<polyline") && dom.contains("data-series=\"udp (input)\""),
+        "the rate plot has a udp line; DOM:\n{dom}"
+    );
+    assert!(dom.contains("data-series=\"occupancy\""), "{dom}");
+    let shot = std::fs::read(&png).expect("screenshot saved");
+    assert!(
+        shot.starts_with(b"\x89PNG\r\n\x1a\n") && shot.len() > 10_000,
+        "a real PNG screenshot ({} bytes)",
+        shot.len()
+    );
+}
+
+/// Lines of the SIGUSR1 reports printed so far, one `Vec` per report.
+fn usr1_reports(hekad: &Hekad) -> Vec<Vec<String>> {
+    let mut reports = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for l in hekad.stderr() {
+        if l.starts_with("hekad: counts after ") {
+            current = Some(Vec::new());
+        }
+        if let Some(c) = current.as_mut() {
+            c.push(l.clone());
+            if l.starts_with("  rss: ") {
+                reports.push(current.take().unwrap());
+            }
+        }
+    }
+    reports
+}
+
+fn wait_reports(hekad: &Hekad, n: usize) -> Vec<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = usr1_reports(hekad);
+        if r.len() >= n || Instant::now() > deadline {
+            return r;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn line<'a>(report: &'a [String], prefix: &str) -> &'a str {
+    report
+        .iter()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line in {report:#?}"))
+}
+
+/// `  <name> <last> | <overall>` rates after `counter` in a stage line.
+fn rates(l: &str, counter: &str) -> (f64, f64) {
+    let rest = &l[l.find(&format!(" {counter} ")).expect(counter) + counter.len() + 2..];
+    let mut it = rest.split(['|', ',', ';']);
+    let last = it.next().unwrap().trim().parse().unwrap();
+    let overall = it.next().unwrap().trim().parse().unwrap();
+    (last, overall)
+}
+
+#[test]
+fn sigusr1_reports_rates_lag_ring_drops_errors_and_rss() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hekad = Hekad::start_with_config(BIN, dir.path(), &config(None));
+    let udp = hekad.udp_addr("udp");
+    send_paced(udp, 1000, 20_000, json_datagram);
+    tests::wait_line(
+        &dir.path().join("out.log"),
+        "seq=0000000999",
+        Duration::from_secs(20),
+    )
+    .expect("all 1000 written");
+    hekad.signal("USR1");
+    let reports = wait_reports(&hekad, 1);
+    assert_eq!(reports.len(), 1, "{:#?}", hekad.stderr());
+    let r = &reports[0];
+    // The counts lines are the final report's.
+    assert!(line(r, "  udp: ").contains(" accepted=1000"), "{r:#?}");
+    assert!(line(r, "  balance: ").ends_with(": ok"), "{r:#?}");
+    // Rates: nothing earlier, so the last interval is the whole uptime.
+    let header = line(r, "  rates in msg/s, last ");
+    let secs: Vec<f64> = header
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(secs.len(), 2, "{header}");
+    assert_eq!(secs[0], secs[1], "first report: last interval = uptime");
+    let (last, overall) = rates(line(r, "    udp: "), "accepted");
+    assert!(last > 0.0 && last == overall, "{r:#?}");
+    // Quiescent: every consumer finished the 1000th message (sequence 999).
+    for stage in ["decode", "route", "out"] {
+        let l = line(r, &format!("    {stage}: "));
+        assert!(l.ends_with("; seq 999 lag 0"), "{l}");
+    }
+    assert_eq!(
+        line(r, "  ring: "),
+        "  ring: 1024 slots, published 999, occupancy 0 (0.0%)"
+    );
+    assert!(
+        line(r, "  drops: 0 ").contains(" udp.kernel_drops=0"),
+        "{r:#?}"
+    );
+    assert!(
+        line(r, "  errors: 0 ").contains(" decode.decode_errors=0"),
+        "{r:#?}"
+    );
+    let rss: f64 = line(r, "  rss: ")
+        .trim_start_matches("  rss: ")
+        .trim_end_matches(" MiB")
+        .parse()
+        .unwrap();
+    assert!(rss > 0.0, "{r:#?}");
+
+    // A second report: rates since the first one; nothing sent in between.
+    thread::sleep(Duration::from_millis(200));
+    hekad.signal("USR1");
+    let reports = wait_reports(&hekad, 2);
+    assert_eq!(reports.len(), 2, "{:#?}", hekad.stderr());
+    let r = &reports[1];
+    let header = line(r, "  rates in msg/s, last ");
+    let secs: Vec<f64> = header
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert!(secs[0] < secs[1], "{header}");
+    let (last, overall) = rates(line(r, "    udp: "), "accepted");
+    assert_eq!(last, 0.0, "nothing since the first report: {r:#?}");
+    assert!(overall > 0.0);
+    hekad.stop_gracefully();
+}
