@@ -150,7 +150,7 @@ pub struct Nats {
     /// Messages committed by every output (acked or about to be).
     published: u64,
     /// Per filled batch: (messages consumed up to its end, ring sequence of its last
-    /// pack), oldest first; capacity for every batch that can be in flight.
+    /// pack), oldest first; allocated for every batch that can be unacked.
     filled: VecDeque<(u64, i64)>,
     committed: Committed,
     stopped: bool,
@@ -212,7 +212,8 @@ impl PluginConfig for NatsInputConfig {
             max_message_size: max,
             consumed: 0,
             published: 0,
-            filled: VecDeque::with_capacity(size + ctx.pool_size()),
+            // At most max_ack_pending messages are unacked, so as many batches.
+            filled: VecDeque::with_capacity(self.max_ack_pending.get()),
             committed: ctx.committed(),
             stopped: false,
             oversized: ctx.counter("oversized"),
