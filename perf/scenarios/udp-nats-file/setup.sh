@@ -14,7 +14,12 @@ mkdir -p "$WORKDIR/agg"
 agg_pid=$!
 edge_pid=$$
 (
+    # Not ours.sh's `set -e`: a failed kill must not skip the rest. The helpers are not
+    # this subshell's children, so wait for them by polling (at most 30 s each).
+    set +e
+    gone() { for _ in $(seq 150); do kill -0 "$1" 2>/dev/null || return; sleep 0.2; done; }
     while kill -0 "$edge_pid" 2>/dev/null; do sleep 0.2; done
-    kill -TERM "$agg_pid" 2>/dev/null; wait "$agg_pid" 2>/dev/null
-    kill -TERM "$nats_pid" 2>/dev/null; wait "$nats_pid" 2>/dev/null
+    kill -TERM "$agg_pid" 2>/dev/null; gone "$agg_pid"
+    kill -TERM "$nats_pid" 2>/dev/null; gone "$nats_pid"
+    kill -KILL "$agg_pid" "$nats_pid" 2>/dev/null
 ) </dev/null >/dev/null 2>&1 &
