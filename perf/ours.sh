@@ -12,8 +12,13 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 scenario=${1:?usage: ours.sh SCENARIO}
 dir=${WORKDIR:?}
+# A scenario's setup.sh (optional) starts what the scenario needs besides this hekad
+# (nats-server, an aggregator) and may export NATS_URL.
+# shellcheck disable=SC1090
+[[ -f $ROOT/perf/scenarios/$scenario/setup.sh ]] && source "$ROOT/perf/scenarios/$scenario/setup.sh"
 sed -e "s#@PORT@#${PORT:?}#g" -e "s#@PORT2@#${PORT2:-$((PORT + 1))}#g" \
     -e "s#@OUT@#${OUT:-$dir/out.log}#g" -e "s#@DIR@#$dir#g" \
+    -e "s#@NATS_URL@#${NATS_URL:-}#g" \
     "$ROOT/perf/scenarios/$scenario/hekad.json" >"$dir/hekad.json"
 if [[ -n ${PROBE_OUT:-} ]]; then
     jq --arg path "$PROBE_OUT" '

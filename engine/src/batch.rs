@@ -26,6 +26,11 @@ impl<'a> Batch<'a> {
         }
     }
 
+    /// The ring sequence of pack `i` (compare with [`crate::Committed::get`]).
+    pub fn sequence(&self, i: usize) -> i64 {
+        self.lo + i as i64
+    }
+
     /// Number of claimed slots.
     pub fn len(&self) -> usize {
         self.len

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::config::OnFull;
+use crate::committed::Committed;
 use crate::counters::{Counter, Counters};
 use crate::error::BuildError;
 use crate::plugin::Global;
@@ -75,6 +76,7 @@ pub struct BuildContext {
     pub(crate) socket_keys: Arc<Mutex<Vec<SocketKey>>>,
     /// The section's `on_full` common key.
     pub(crate) on_full: OnFull,
+    pub(crate) committed: Committed,
 }
 
 /// An address an input listens on, as announced at build.
@@ -105,6 +107,7 @@ impl BuildContext {
             sockets: Arc::default(),
             socket_keys: Arc::default(),
             on_full: OnFull::default(),
+            committed: Committed::none(),
         }
     }
 
@@ -217,6 +220,13 @@ impl BuildContext {
             self.decoders.iter().position(|d| f(d) == name_or_type)
         };
         by(|d| &d.0).or_else(|| by(|d| &d.1)).map(|i| i as u8)
+    }
+
+    /// How far every output has committed, by ring sequence (see [`Committed`]): an input
+    /// that acknowledges its source compares it with the sequences of the packs it filled
+    /// ([`crate::Batch::sequence`]).
+    pub fn committed(&self) -> Committed {
+        self.committed.clone()
     }
 
     /// This plugin's counter `name`, shown in reports as `<plugin name>.<name>`.

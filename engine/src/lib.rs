@@ -15,6 +15,7 @@
 mod barrier;
 mod batch;
 mod clock;
+mod committed;
 pub mod config;
 mod context;
 mod counters;
@@ -43,9 +44,11 @@ mod supervisor;
 mod sync;
 pub mod sys;
 pub mod testing;
+mod uuid_source;
 mod worker;
 
 pub use batch::Batch;
+pub use committed::Committed;
 pub use context::{BuildContext, Listener};
 pub use counters::{Counter, Counters};
 pub use error::{BuildError, DecodeError, Decoded, RunError, StartError, WriteError};

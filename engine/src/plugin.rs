@@ -153,6 +153,9 @@ pub trait Output: Send + 'static {
 
     /// Called after each batch and when idle: commit what was delivered if it is due, or
     /// now if `force` (at stop). Returns `true` when everything delivered so far is committed.
+    /// At stop the stage calls it with `force` until it returns `true` (or an error), so an
+    /// output waiting for acknowledgements finishes without blocking its thread; the
+    /// engine's `drain_timeout_ms` bounds the wait.
     ///
     /// # Errors
     ///
@@ -183,13 +186,15 @@ pub trait Output: Send + 'static {
         }
     }
 
-    /// How many more packs the output can take now; the stage takes at most that many in
-    /// its next batch, and 0 is back-pressure (the stage makes no progress and producers
-    /// gate on it). Default: no limit.
+    /// Handles a lifecycle event on the output's own thread.
+    fn event(&mut self, _event: Event) {}
+
+    /// How many more messages `deliver` can take right now without blocking (the room left
+    /// in a bounded buffer); the stage hands it at most this many before asking again. 0
+    /// is back-pressure: the stage makes no progress and the ring fills behind it, so an
+    /// output that hands messages to another thread (NatsOutput) never blocks its stage.
+    /// Default: unbounded.
     fn capacity(&mut self) -> usize {
         usize::MAX
     }
-
-    /// Handles a lifecycle event on the output's own thread.
-    fn event(&mut self, _event: Event) {}
 }

@@ -28,6 +28,7 @@ pub mod encoders;
 pub mod filters;
 pub mod framing;
 pub mod inputs;
+mod nats;
 pub mod outputs;
 mod protobuf;
 mod register;

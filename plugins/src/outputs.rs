@@ -5,9 +5,11 @@ pub mod file;
 pub mod log;
 pub mod tcp;
 pub mod udp;
+pub mod nats;
 
 pub use counter::{Counter, CounterOutputConfig};
 pub use file::{FileOutputConfig, FileWriter, Format, Perm};
 pub use log::{Log, LogFormat, LogOutputConfig};
 pub use tcp::{Tcp, TcpOutputConfig, TcpSignerConfig};
 pub use udp::{UdpFormat, UdpOutputConfig, UdpOutputGlobal, UdpWriter};
+pub use nats::{Nats, NatsOutputConfig};

@@ -4,9 +4,10 @@ use engine::Registry;
 
 use crate::decoders::{JsonDecoderConfig, MsgPackDecoderConfig, ProtobufDecoderConfig};
 use crate::filters::{CountFilterConfig, HeartbeatFilterConfig};
-use crate::inputs::{StatsdUdpInputConfig, TcpInputConfig, UdpInputConfig};
+use crate::inputs::{NatsInputConfig, StatsdUdpInputConfig, TcpInputConfig, UdpInputConfig};
 use crate::outputs::{
-    CounterOutputConfig, FileOutputConfig, LogOutputConfig, TcpOutputConfig, UdpOutputConfig,
+    CounterOutputConfig, FileOutputConfig, LogOutputConfig, NatsOutputConfig, TcpOutputConfig,
+    UdpOutputConfig,
 };
 
 /// Registers every built-in plugin type under its Heka name.
@@ -14,6 +15,7 @@ pub fn register_all(registry: &mut Registry) {
     registry.input::<UdpInputConfig>("UdpInput");
     registry.input::<TcpInputConfig>("TcpInput");
     registry.input::<StatsdUdpInputConfig>("StatsdUdpInput");
+    registry.input::<NatsInputConfig>("NatsInput");
     registry.decoder::<JsonDecoderConfig>("JsonDecoder");
     registry.decoder::<MsgPackDecoderConfig>("MsgPackDecoder");
     registry.decoder::<ProtobufDecoderConfig>("ProtobufDecoder");
@@ -24,4 +26,5 @@ pub fn register_all(registry: &mut Registry) {
     registry.output::<LogOutputConfig>("LogOutput");
     registry.output::<UdpOutputConfig>("UdpOutput");
     registry.output::<TcpOutputConfig>("TcpOutput");
+    registry.output::<NatsOutputConfig>("NatsOutput");
 }

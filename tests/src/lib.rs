@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 mod surface;
 
 pub use surface::{Surface, Verdict};
+mod nats;
+
+pub use nats::NatsServer;
 
 /// A running hekad process; killed on drop if still running.
 #[derive(Debug)]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::Pipeline;
 use crate::barrier::Barrier;
+use crate::committed::Committed;
 use crate::config::{Config, ConfigError, OnFull, Section, WaitKind};
 use crate::context::{BuildContext, Globals};
 use crate::counters::Counters;
@@ -224,6 +225,29 @@ pub(crate) fn start(
             .map(|(s, _)| (s.name.clone(), s.type_name.clone()))
             .collect(),
     );
+    // Sequences and done flags, downstream first: producers gate on the outputs.
+    let decode_seq = Arc::new(Sequence::default());
+    let route_seq = Arc::new(Sequence::default());
+    let committed_seqs: Vec<Arc<Sequence>> = v
+        .outputs
+        .iter()
+        .map(|_| Arc::new(Sequence::default()))
+        .collect();
+    // What inputs that ack their source wait for: the outputs that may not drop (one that
+    // may counts its own ring's sequences, and drops by design).
+    let blocking_committed: Vec<Arc<Sequence>> = v
+        .outputs
+        .iter()
+        .zip(&committed_seqs)
+        .filter(|((s, _), _)| s.common.on_full == OnFull::Block)
+        .map(|(_, q)| q.clone())
+        .collect();
+    let committed = Committed::new(if blocking_committed.is_empty() {
+        // No such output: a message is done once routed.
+        vec![route_seq.clone()]
+    } else {
+        blocking_committed
+    });
     let ctx_for = |s: &Section, instance: usize| BuildContext {
         name: s.name.clone(),
         instance,
@@ -238,6 +262,7 @@ pub(crate) fn start(
         sockets: shared.sockets.clone(),
         socket_keys: socket_keys.clone(),
         on_full: s.common.on_full,
+        committed: committed.clone(),
     };
     let build = |s: &Section, p: &dyn Parsed, i: usize| {
         p.build(&ctx_for(s, i)).map_err(|source| StartError::Build {
@@ -246,9 +271,6 @@ pub(crate) fn start(
         })
     };
 
-    // Sequences and done flags, downstream first: producers gate on the outputs.
-    let decode_seq = Arc::new(Sequence::default());
-    let route_seq = Arc::new(Sequence::default());
     let output_seqs: Vec<Arc<Sequence>> = v
         .outputs
         .iter()
@@ -448,6 +470,7 @@ pub(crate) fn start(
 
     let outputs = v.outputs.iter().zip(&output_seqs).zip(v.output_matchers);
     for (bit, (((s, p), seq), matcher)) in outputs.enumerate() {
+        let committed = committed_seqs[bit].clone();
         let Built::Output(make) = build(s, p.as_ref(), 0)? else {
             unreachable!()
         };
@@ -469,6 +492,7 @@ pub(crate) fn start(
             matcher,
             retries: s.common.retries.clone().unwrap_or_default(),
             gate: outputs_gate.clone(),
+            committed,
         };
         stages.insert(s.name.clone(), make(wiring, &counters));
         // An `on_full: drop` output's sequence counts its own ring: no lag on this one.

@@ -9,6 +9,7 @@ use crate::log::RateLimited;
 use crate::pack::{PackState, PipelinePack};
 use crate::plugin::Decoder;
 use crate::ring::RingBuffer;
+use crate::uuid_source::UuidSource;
 
 /// Per-batch tallies of a decode pass.
 #[derive(Debug, Default)]
@@ -102,6 +103,8 @@ pub(crate) struct DecodeStage {
     panics: Counter,
     timestamp_defaulted: Counter,
     error_log: RateLimited,
+    /// uuids for decoded messages that arrived without one.
+    uuids: UuidSource,
 }
 
 impl std::fmt::Debug for DecodeStage {
@@ -126,6 +129,7 @@ impl DecodeStage {
             panics: counters.get("decode", "panics"),
             timestamp_defaulted: counters.get("decode", "timestamp_defaulted"),
             error_log: RateLimited::new(),
+            uuids: UuidSource::new(),
             name,
             cursor,
             decoders,
@@ -149,16 +153,23 @@ impl Stage for DecodeStage {
             // route (the only later mutator) waits on our sequence.
             unsafe { d.decode_range(&self.cursor.ring, lo, hi, self.shard, &mut tally) };
         }
-        // Raw packs naming no configured decoder fail too.
+        // Raw packs naming no configured decoder fail too. Every decoded message (from a
+        // decoder, an input or the generator) without a uuid gets one here: uuid at intake.
         for s in lo..=hi {
             if s % self.shard.1 != self.shard.0 {
                 continue;
             }
             // SAFETY: as above.
             let pack = unsafe { self.cursor.ring.get_mut(s) };
-            if pack.state == PackState::Raw {
-                pack.state = PackState::DecodeFailed;
-                tally.errors += 1;
+            match pack.state {
+                PackState::Raw => {
+                    pack.state = PackState::DecodeFailed;
+                    tally.errors += 1;
+                }
+                PackState::Decoded if pack.message.uuid == [0; 16] => {
+                    pack.message.uuid = self.uuids.next_v4();
+                }
+                _ => {}
             }
         }
         self.cursor.release(hi);

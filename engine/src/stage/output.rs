@@ -8,6 +8,7 @@
 //! the output is disabled and the packs routed to it are counted as `dropped`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Cursor, DoneFlag, Stage};
@@ -17,6 +18,7 @@ use crate::error::BuildError;
 use crate::log::RateLimited;
 use crate::matcher::Matcher;
 use crate::plugin::{Event, Output};
+use crate::sequence::Sequence;
 
 /// Everything an output stage needs from the pipeline besides its plugin.
 #[derive(Debug)]
@@ -31,6 +33,8 @@ pub(crate) struct OutputWiring {
     /// Set when the output may run: after a reload, once the old pipeline has drained and
     /// closed its files (no two writers on one path).
     pub(crate) gate: DoneFlag,
+    /// The output's committed cursor (part of [`crate::Committed`]).
+    pub(crate) committed: Arc<Sequence>,
 }
 
 /// Rebuilds an output's plugin from its config (after a panic).
@@ -71,6 +75,13 @@ pub(crate) struct OutputStage<O> {
     failures: u32,
     /// Delivered but not yet committed.
     pending: u64,
+    /// Every pack up to here is committed (or counted as a write error or a drop),
+    /// published for inputs that ack their source (see [`crate::Committed`]).
+    committed: Arc<Sequence>,
+    committed_at: i64,
+    /// The output had no capacity at the last poll: come back soon (its room frees up on
+    /// another thread, with no readiness event to wake us).
+    waiting: bool,
     counters: OutputCounters,
     error_log: RateLimited,
 }
@@ -118,6 +129,9 @@ impl<O: Output> OutputStage<O> {
             retries: wiring.retries,
             failures: 0,
             pending: 0,
+            committed_at: wiring.committed.get(),
+            committed: wiring.committed,
+            waiting: false,
             counters: c,
             error_log: RateLimited::new(),
         }
@@ -212,12 +226,25 @@ impl<O: Output> OutputStage<O> {
         }
     }
 
-    fn commit(&mut self, force: bool) {
+    /// Commits if due (or now if `force`); returns whether nothing is left uncommitted,
+    /// and then publishes the committed cursor.
+    fn commit(&mut self, force: bool) -> bool {
+        let done = self.try_commit(force);
+        let at = self.cursor.next - 1;
+        if done && at != self.committed_at {
+            self.committed_at = at;
+            self.committed.set(at);
+        }
+        done
+    }
+
+    fn try_commit(&mut self, force: bool) -> bool {
         if self.pending == 0 && !force {
-            return;
+            return true;
         }
         let Health::Up(output) = &mut self.health else {
-            return;
+            // A panic counted what was pending.
+            return true;
         };
         let pending = self.pending;
         let settled = catch_unwind(AssertUnwindSafe(|| {
@@ -225,7 +252,10 @@ impl<O: Output> OutputStage<O> {
         }));
         let s = match settled {
             Ok(s) => s,
-            Err(p) => return self.panicked("commit", p.as_ref()),
+            Err(p) => {
+                self.panicked("commit", p.as_ref());
+                return true;
+            }
         };
         self.counters.delivered.add(s.delivered);
         self.counters.write_errors.add(s.write_errors);
@@ -238,6 +268,22 @@ impl<O: Output> OutputStage<O> {
         if let Some(e) = s.error {
             if self.error_log.allow() {
                 crate::log::warn(format_args!("output {}: commit failed: {e}", self.name));
+            }
+        }
+        self.pending == 0
+    }
+
+    /// How many messages the plugin can take now (see [`Output::capacity`]); `None` when
+    /// asking panicked.
+    fn capacity(&mut self) -> Option<usize> {
+        let Health::Up(output) = &mut self.health else {
+            return Some(usize::MAX);
+        };
+        match catch_unwind(AssertUnwindSafe(|| output.capacity())) {
+            Ok(c) => Some(c),
+            Err(p) => {
+                self.panicked("capacity", p.as_ref());
+                None
             }
         }
     }
@@ -266,25 +312,22 @@ impl<O: Output> Stage for OutputStage<O> {
             // In backoff: hold back-pressure until the rebuild is due.
             return 0;
         }
-        let room = match &mut self.health {
-            Health::Up(output) => match catch_unwind(AssertUnwindSafe(|| output.capacity())) {
-                Ok(room) => room,
-                Err(p) => {
-                    self.panicked("capacity", p.as_ref());
-                    return 0;
-                }
-            },
-            _ => usize::MAX,
-        };
-        if room == 0 {
-            // Back-pressure: take nothing until the output has room (it settles meanwhile).
-            self.commit(false);
-            return 0;
-        }
-        let Some((lo, hi)) = self.cursor.next_batch(budget.min(room)) else {
-            self.commit(false);
+        // Every sequence carries at most one message for us, so a batch no longer than the
+        // output's capacity never overfills it.
+        let Some(capacity) = self.capacity() else {
             return 0;
         };
+        let next = if capacity == 0 {
+            None
+        } else {
+            self.cursor.next_batch(budget.min(capacity))
+        };
+        let Some((lo, hi)) = next else {
+            self.commit(false);
+            self.waiting = capacity == 0;
+            return 0;
+        };
+        self.waiting = false;
         let (mut routed, mut errors) = (0u64, 0u64);
         let mut last_error = None;
         let mut end = hi;
@@ -336,7 +379,11 @@ impl<O: Output> Stage for OutputStage<O> {
             // Packs still wait for the rebuilt plugin; `poll` rebuilds it when due.
             return false;
         }
-        self.commit(true);
+        if !self.commit(true) {
+            // Waiting for acknowledgements (NatsOutput): come back later, bounded by the
+            // engine's drain timeout.
+            return false;
+        }
         if let Health::Up(output) = &mut self.health {
             if let Err(p) = catch_unwind(AssertUnwindSafe(|| output.event(Event::Stop))) {
                 crate::log::warn(format_args!(
@@ -348,5 +395,9 @@ impl<O: Output> Stage for OutputStage<O> {
         }
         self.cursor.done.set();
         true
+    }
+
+    fn backlogged(&self) -> bool {
+        self.waiting
     }
 }

@@ -1,0 +1,157 @@
+//! The engine's back-pressure and commit hooks for outputs that hand messages to another
+//! thread (NatsOutput) and inputs that ack their source (NatsInput), in a real pipeline:
+//! an output never gets more than its `capacity()`, and `Committed` stays behind every
+//! pack an output has not committed.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use engine::config::Config;
+use engine::{
+    Batch, BuildContext, BuildError, Committed, Fill, Input, Output, PackState, PipelinePack,
+    PluginConfig, RunError, WriteError,
+};
+use serde::{Deserialize, Serialize};
+
+const MESSAGES: usize = 10;
+const LIMIT: u64 = 4;
+
+static COMMITTED: OnceLock<Committed> = OnceLock::new();
+static LAST_SEQ: AtomicI64 = AtomicI64::new(-1);
+static OPEN: AtomicBool = AtomicBool::new(false);
+static OVERFILLED: AtomicU64 = AtomicU64::new(0);
+
+/// Publishes MESSAGES decoded messages once, remembering the last one's ring sequence.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnceConfig {}
+
+struct Once {
+    done: bool,
+}
+
+impl PluginConfig for OnceConfig {
+    type Plugin = Once;
+    fn build(&self, ctx: &BuildContext) -> Result<Once, BuildError> {
+        COMMITTED.set(ctx.committed()).ok();
+        Ok(Once { done: false })
+    }
+}
+
+impl Input for Once {
+    fn register(&mut self, _r: &mio::Registry, _t: mio::Token) -> io::Result<()> {
+        Ok(())
+    }
+    fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError> {
+        let mut n = 0;
+        if !self.done && batch.len() >= MESSAGES {
+            for i in 0..MESSAGES {
+                let p = batch.get_mut(i);
+                p.message.payload.push('m');
+                p.state = PackState::Decoded;
+            }
+            LAST_SEQ.store(batch.sequence(MESSAGES - 1), Ordering::SeqCst);
+            self.done = true;
+            n = MESSAGES;
+        }
+        batch.set_filled(n);
+        Ok(Fill::Drained)
+    }
+    fn tick(&mut self, _now: Instant) -> bool {
+        !self.done
+    }
+}
+
+/// Takes at most LIMIT uncommitted messages; commits only when OPEN.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GateConfig {}
+
+struct Gate {
+    uncommitted: u64,
+}
+
+impl PluginConfig for GateConfig {
+    type Plugin = Gate;
+    fn build(&self, _ctx: &BuildContext) -> Result<Gate, BuildError> {
+        Ok(Gate { uncommitted: 0 })
+    }
+}
+
+impl Output for Gate {
+    fn deliver(&mut self, _pack: &PipelinePack) -> Result<(), WriteError> {
+        if self.uncommitted >= LIMIT {
+            OVERFILLED.fetch_add(1, Ordering::SeqCst);
+        }
+        self.uncommitted += 1;
+        Ok(())
+    }
+    fn commit(&mut self, _now: Instant, _force: bool) -> Result<bool, WriteError> {
+        if OPEN.load(Ordering::SeqCst) {
+            self.uncommitted = 0;
+        }
+        Ok(self.uncommitted == 0)
+    }
+    fn capacity(&mut self) -> usize {
+        (LIMIT - self.uncommitted) as usize
+    }
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn outputs_get_at_most_their_capacity_and_committed_waits_for_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = tests::registry();
+    r.input::<OnceConfig>("OnceInput");
+    r.output::<GateConfig>("GateOutput");
+    let config = Config::parse(
+        r#"{
+      "inputs":   [{"name": "once", "type": "OnceInput"}],
+      "decoders": [{"type": "JsonDecoder", "default": true}],
+      "outputs":  [{"name": "gate", "type": "GateOutput"},
+                   {"name": "file", "type": "FileOutput", "path": "out.log",
+                    "flush_interval_ms": 10}],
+      "chains":   {"default": {"outputs": ["gate", "file"]}}
+    }"#,
+        dir.path().join("test.json"),
+    )
+    .unwrap();
+    let p = engine::run_with(&r, &config).unwrap();
+    let routed = p.counters().get("gate", "routed");
+    let file_delivered = p.counters().get("file", "delivered");
+    wait_until("the input's batch", || LAST_SEQ.load(Ordering::SeqCst) >= 0);
+    wait_until("LIMIT messages at the gate", || routed.get() == LIMIT);
+    wait_until("the file output's commit", || {
+        file_delivered.get() == MESSAGES as u64
+    });
+    // The gate holds back the rest, and no message counts as committed while the gate
+    // has not committed: the file output alone is not enough.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(routed.get(), LIMIT);
+    let committed = COMMITTED.get().expect("built");
+    assert!(committed.get() < LAST_SEQ.load(Ordering::SeqCst));
+    assert_eq!(p.counters().get("gate", "delivered").get(), 0);
+
+    OPEN.store(true, Ordering::SeqCst);
+    let last = LAST_SEQ.load(Ordering::SeqCst);
+    wait_until("every message committed", || committed.get() >= last);
+    assert_eq!(routed.get(), MESSAGES as u64);
+    p.stop();
+    let report = p.wait();
+    assert!(report.balances(), "{report}");
+    assert_eq!(report.delivered("gate"), MESSAGES as u64);
+    assert_eq!(
+        OVERFILLED.load(Ordering::SeqCst),
+        0,
+        "deliver beyond capacity"
+    );
+}
