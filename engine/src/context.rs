@@ -8,8 +8,8 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::config::OnFull;
 use crate::committed::Committed;
+use crate::config::OnFull;
 use crate::counters::{Counter, Counters};
 use crate::error::BuildError;
 use crate::plugin::Global;

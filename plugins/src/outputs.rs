@@ -3,13 +3,13 @@
 pub mod counter;
 pub mod file;
 pub mod log;
+pub mod nats;
 pub mod tcp;
 pub mod udp;
-pub mod nats;
 
 pub use counter::{Counter, CounterOutputConfig};
 pub use file::{FileOutputConfig, FileWriter, Format, Perm};
 pub use log::{Log, LogFormat, LogOutputConfig};
+pub use nats::{Nats, NatsOutputConfig};
 pub use tcp::{Tcp, TcpOutputConfig, TcpSignerConfig};
 pub use udp::{UdpFormat, UdpOutputConfig, UdpOutputGlobal, UdpWriter};
-pub use nats::{Nats, NatsOutputConfig};

@@ -98,7 +98,8 @@ fn every_perf_scenario_config_validates() {
             .replace("@PORT@", "0")
             .replace("@PORT2@", "0")
             .replace("@OUT@", &format!("{d}/out.log"))
-            .replace("@DIR@", &d);
+            .replace("@DIR@", &d)
+            .replace("@NATS_URL@", "nats://127.0.0.1:4222");
         // As perf/ours.sh does with jq for PROBE_OUT.
         let mut with_probe: serde_json::Value = serde_json::from_str(&text).unwrap();
         with_probe["outputs"]
@@ -128,7 +129,8 @@ fn every_perf_scenario_config_validates() {
             "tcp-protobuf-file",
             "two-inputs",
             "udp-json-file",
-            "udp-json-route"
+            "udp-json-route",
+            "udp-nats-file"
         ]
     );
 }
