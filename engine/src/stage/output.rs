@@ -107,6 +107,7 @@ impl<O: Output> OutputStage<O> {
             panics: counters.get(&wiring.name, "panics"),
             restarts: counters.get(&wiring.name, "restarts"),
         };
+        let error_log = RateLimited::named(format!("output {}", wiring.name));
         OutputStage {
             name: wiring.name,
             cursor: wiring.cursor,
@@ -119,7 +120,7 @@ impl<O: Output> OutputStage<O> {
             failures: 0,
             pending: 0,
             counters: c,
-            error_log: RateLimited::new(),
+            error_log,
         }
     }
 
