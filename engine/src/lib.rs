@@ -30,6 +30,7 @@ mod pipeline;
 mod plan;
 mod plugin;
 mod queue;
+pub mod reference;
 mod registry;
 mod report;
 mod ring;

@@ -1,7 +1,8 @@
 //! hekad: the message router daemon.
 //!
 //! `hekad` runs the embedded default config; `hekad --config FILE` runs a file;
-//! `hekad validate FILE` checks one; `hekad plan FILE` prints the stage → thread → core plan.
+//! `hekad validate FILE` checks one; `hekad plan FILE` prints the stage → thread → core plan;
+//! `hekad doc` prints the config and plugin reference (docs/plugins.md).
 //! SIGINT/SIGTERM stop it gracefully (a second one forces exit), SIGUSR1 prints counts,
 //! SIGHUP reloads the config file (on error the running pipeline stays as it is).
 #![forbid(unsafe_code)]
@@ -57,6 +58,13 @@ enum Command {
         /// The config file.
         file: Option<PathBuf>,
     },
+    /// Print the config and plugin reference (markdown, every key with its type, default
+    /// and doc) generated from the config structs; docs/plugins.md is its output.
+    Doc {
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Heka's single-dash long flags (`-config`, `-poolsize`, `-version`) become clap's.
@@ -94,6 +102,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Validate { file }) => validate(file),
         Some(Command::Plan { file }) => plan(file.as_deref().or(cli.config.as_deref())),
+        Some(Command::Doc { output }) => doc(output.as_deref()),
         None => run(&cli),
     };
     match result {
@@ -122,6 +131,17 @@ fn plan(file: Option<&Path>) -> Result<ExitCode> {
         log::warn(format_args!("{w}"));
     }
     print!("{}", v.plan);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn doc(output: Option<&Path>) -> Result<ExitCode> {
+    let md = engine::reference::markdown(&registry());
+    match output {
+        Some(path) => {
+            std::fs::write(path, md).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{md}"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
