@@ -22,7 +22,7 @@ const MATCHER: &str = r#"type =~ /^t\d+$/ && severity <= 6 && Fields[n] > 0"#;
 
 /// An input that fills every claimed pack with a decoded message, its type cycling over
 /// `t0 .. t<types-1>`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 struct TypedInputConfig {
     types: usize,
 }

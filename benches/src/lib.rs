@@ -26,7 +26,7 @@ pub fn json_message(seq: u64, size: usize) -> Vec<u8> {
 }
 
 /// Config of the benches' `NullOutput` (registered by each bench under that name).
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct NullOutputConfig {}
 
 /// An output that does nothing with what it is given (reads the payload length, so the
@@ -50,7 +50,7 @@ impl engine::Output for NullOutput {
 
 /// Config of the benches' `MemoryInput`: repeats one pre-encoded JSON message of `size`
 /// bytes, `count` times (0: forever).
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MemoryInputConfig {
     /// Size of the message to repeat.
     pub size: usize,

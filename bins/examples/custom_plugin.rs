@@ -19,7 +19,7 @@ use engine::{
 use serde::{Deserialize, Serialize};
 
 /// Config of the custom output: one key of its own.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ByteCountConfig {
     /// Print every N messages (0: never).

@@ -31,6 +31,7 @@ mod pipeline;
 mod plan;
 mod plugin;
 mod queue;
+pub mod reference;
 mod registry;
 mod report;
 mod ring;

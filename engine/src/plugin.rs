@@ -15,8 +15,19 @@ use crate::pack::PipelinePack;
 
 /// A plugin's typed config (Heka's `HasConfigStruct` + `Init`): serde, `Default`, and a
 /// `build` that does all validation, so a built plugin cannot be misconfigured.
+///
+/// `JsonSchema` (`#[derive(schemars::JsonSchema)]`) gives the plugin reference
+/// (`hekad doc`) every key with its type and doc comment; defaults come from `Default`.
 pub trait PluginConfig:
-    DeserializeOwned + Serialize + Default + Clone + Debug + Send + Sync + 'static
+    DeserializeOwned
+    + Serialize
+    + schemars::JsonSchema
+    + Default
+    + Clone
+    + Debug
+    + Send
+    + Sync
+    + 'static
 {
     /// The runtime plugin this config builds.
     type Plugin;

@@ -92,6 +92,7 @@ struct Entry {
     type_name: String,
     parse: ParseFn,
     defaults: fn() -> serde_json::Value,
+    schema: fn() -> schemars::Schema,
 }
 
 /// Plugin types by (kind, type name).
@@ -108,6 +109,10 @@ impl Debug for Registry {
 
 fn defaults_of<C: PluginConfig>() -> serde_json::Value {
     serde_json::to_value(C::default()).unwrap_or(serde_json::Value::Null)
+}
+
+fn schema_of<C: PluginConfig>() -> schemars::Schema {
+    schemars::schema_for!(C)
 }
 
 impl Registry {
@@ -132,6 +137,7 @@ impl Registry {
             type_name: type_name.to_string(),
             parse: Box::new(|section| Ok(Box::new(Typed::<C, K>(section.parse::<C>()?)))),
             defaults: defaults_of::<C>,
+            schema: schema_of::<C>,
         });
     }
 
@@ -198,6 +204,15 @@ impl Registry {
             .iter()
             .find(|e| e.kind == kind && e.type_name == type_name)
             .map(|e| (e.defaults)())
+    }
+
+    /// The JSON schema of a registered type's config (keys, types, doc comments), for
+    /// docs (`hekad doc`).
+    pub fn schema(&self, kind: Kind, type_name: &str) -> Option<schemars::Schema> {
+        self.entries
+            .iter()
+            .find(|e| e.kind == kind && e.type_name == type_name)
+            .map(|e| (e.schema)())
     }
 
     /// Parses `section` into its registered type's config.

@@ -24,7 +24,7 @@ static OPEN: AtomicBool = AtomicBool::new(false);
 static OVERFILLED: AtomicU64 = AtomicU64::new(0);
 
 /// Publishes MESSAGES decoded messages once, remembering the last one's ring sequence.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OnceConfig {}
 
@@ -65,7 +65,7 @@ impl Input for Once {
 }
 
 /// Takes at most LIMIT uncommitted messages; commits only when OPEN.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GateConfig {}
 

@@ -14,14 +14,55 @@ fn every_example_config_validates() {
         }
         let config = engine::config::Config::load(&path)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        engine::validate(&tests::registry(), &config)
+        let v = engine::validate(&tests::registry(), &config)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        check_pinned_plan(&path, &v);
         seen += 1;
     }
     assert!(
-        seen >= 5,
+        seen >= 7,
         "found only {seen} example configs in {}",
         dir.display()
+    );
+}
+
+/// A `pinned-<N>core.json` example pins its threads to cores 0..N: on a host with fewer
+/// cores, validation passes with a warning naming the cores this host lacks (start would
+/// refuse them); on a big enough host, without one.
+fn check_pinned_plan(path: &Path, v: &engine::Validated) {
+    let stem = path.file_stem().unwrap().to_str().unwrap();
+    let Some(n) = stem
+        .strip_prefix("pinned-")
+        .and_then(|s| s.strip_suffix("core"))
+    else {
+        return;
+    };
+    let n: usize = n.parse().expect("pinned-<N>core.json");
+    let pinned: Vec<usize> = v
+        .plan
+        .threads
+        .iter()
+        .flat_map(|t| t.cores.clone())
+        .collect();
+    assert!(!pinned.is_empty(), "{stem}: every thread is pinned");
+    assert!(
+        pinned.iter().all(|&c| c < n),
+        "{stem}: cores {pinned:?} fit in {n}"
+    );
+    assert!(
+        pinned.len() >= n * 3 / 4,
+        "{stem}: uses most of its {n} cores: {pinned:?}"
+    );
+    let have = engine::available_cores();
+    let lacking = pinned.iter().any(|c| !have.contains(c));
+    let warned = v
+        .warnings
+        .iter()
+        .any(|w| w.contains("cores this host lacks"));
+    assert_eq!(
+        warned, lacking,
+        "{stem} on cores {have:?}: {:?}",
+        v.warnings
     );
 }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tests::{input_addr, json_datagram, send_paced, seqs_in};
 
 /// Panics on every `every`th message it is handed (counted across rebuilds).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PanickyConfig {
     every: u64,
@@ -52,7 +52,7 @@ impl Output for Panicky {
 }
 
 /// Sleeps `sleep_ms` in every commit that has something to commit (once per batch).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SlowConfig {
     sleep_ms: u64,
@@ -87,7 +87,7 @@ impl Output for Slow {
 }
 
 /// A filter that panics on every `every`th message it sees.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PanickyFilterConfig {
     every: u64,
@@ -119,7 +119,7 @@ impl engine::Filter for PanickyFilter {
 }
 
 /// A decoder that panics on payloads containing "boom" and decodes JSON otherwise.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct BoomDecoderConfig {}
 

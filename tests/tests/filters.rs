@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tests::{input_addr, wait_for};
 
 /// Injects `copies` messages of type "copy" for every message it sees (of any type).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AmplifyConfig {
     copies: usize,
@@ -46,7 +46,7 @@ impl Filter for Amplify {
 }
 
 /// Blocks messages of severity above 4 and sends the rest to output bit 1 only.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TriageConfig {}
 

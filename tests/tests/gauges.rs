@@ -14,7 +14,7 @@ use tests::{input_addr, json_datagram, send_paced};
 static OPEN: AtomicBool = AtomicBool::new(false);
 
 /// An output that holds its first pack until [`OPEN`]: a stuck plugin.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct GateConfig {}
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tests::{input_addr, wait_for};
 
 /// Counts payload bytes per batch; commit adds the batch to a shared total.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TallyConfig {}
 
@@ -70,7 +70,7 @@ impl PluginConfig for TallyConfig {
 }
 
 /// An input that reads nothing and publishes one "farewell" message when stopped.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FarewellConfig {}
 

@@ -1,7 +1,8 @@
 //! hekad: the message router daemon.
 //!
 //! `hekad` runs the embedded default config; `hekad --config FILE` runs a file;
-//! `hekad validate FILE` checks one; `hekad plan FILE` prints the stage → thread → core plan.
+//! `hekad validate FILE` checks one; `hekad plan FILE` prints the stage → thread → core plan;
+//! `hekad doc` prints the config and plugin reference (docs/plugins.md).
 //! SIGINT/SIGTERM stop it gracefully (a second one forces exit), SIGUSR1 prints counts,
 //! SIGHUP reloads the config file (on error the running pipeline stays as it is).
 #![forbid(unsafe_code)]
@@ -14,9 +15,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use engine::config::{Config, DEFAULT_CONFIG};
+use engine::log::{self, Level};
 use engine::{Gauges, Registry, Report, Supervisor};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
+
+#[path = "hekad/banner.rs"]
+mod banner;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,6 +36,12 @@ struct Cli {
     /// Override engine.pool_size (rounded up to a power of two).
     #[arg(long)]
     pool_size: Option<usize>,
+    /// The daemon's own log: error, warn, info or debug.
+    #[arg(long, global = true, default_value = "info")]
+    log_level: Level,
+    /// The daemon's own log on stderr: text, or json (one object per line).
+    #[arg(long, global = true, default_value = "text")]
+    log_format: log::Format,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -46,6 +57,13 @@ enum Command {
     Plan {
         /// The config file.
         file: Option<PathBuf>,
+    },
+    /// Print the config and plugin reference (markdown, every key with its type, default
+    /// and doc) generated from the config structs; docs/plugins.md is its output.
+    Doc {
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -80,15 +98,17 @@ fn registry() -> Registry {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(heka_args());
+    log::init(cli.log_level, cli.log_format);
     let result = match &cli.command {
         Some(Command::Validate { file }) => validate(file),
         Some(Command::Plan { file }) => plan(file.as_deref().or(cli.config.as_deref())),
+        Some(Command::Doc { output }) => doc(output.as_deref()),
         None => run(&cli),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hekad: error: {e:#}");
+            log::error(format_args!("{e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -98,7 +118,7 @@ fn validate(file: &Path) -> Result<ExitCode> {
     let config = load(Some(file))?;
     let v = engine::validate(&registry(), &config)?;
     for w in &v.warnings {
-        eprintln!("hekad: warning: {w}");
+        log::warn(format_args!("{w}"));
     }
     println!("{}: ok", file.display());
     Ok(ExitCode::SUCCESS)
@@ -108,22 +128,28 @@ fn plan(file: Option<&Path>) -> Result<ExitCode> {
     let config = load(file)?;
     let v = engine::validate(&registry(), &config)?;
     for w in &v.warnings {
-        eprintln!("hekad: warning: {w}");
+        log::warn(format_args!("{w}"));
     }
     print!("{}", v.plan);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn doc(output: Option<&Path>) -> Result<ExitCode> {
+    let md = engine::reference::markdown(&registry());
+    match output {
+        Some(path) => {
+            std::fs::write(path, md).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{md}"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// SIGHUP: re-reads the config file; keeps the running pipeline when it is invalid or
 /// cannot be built.
 fn reload(cli: &Cli, registry: &Registry, pipeline: &mut Supervisor) {
-    let source = cli
-        .config
-        .as_ref()
-        .map_or("the embedded default config".to_string(), |p| {
-            p.display().to_string()
-        });
-    eprintln!("hekad: SIGHUP: reloading {source}");
+    let source = banner::config_name(cli.config.as_deref());
+    log::info(format_args!("SIGHUP: reloading {source}"));
     let config = match load(cli.config.as_deref()) {
         Ok(mut c) => {
             if let Some(n) = cli.pool_size {
@@ -132,14 +158,16 @@ fn reload(cli: &Cli, registry: &Registry, pipeline: &mut Supervisor) {
             c
         }
         Err(e) => {
-            eprintln!("hekad: reload failed: {e}; the running pipeline is unchanged");
+            log::error(format_args!(
+                "reload failed: {e}; the running pipeline is unchanged"
+            ));
             return;
         }
     };
     match pipeline.reload(registry, config) {
         Ok(r) => {
-            eprintln!(
-                "hekad: reloaded: {} section(s) unchanged, old pipeline drained in {:.1} ms{}",
+            log::info(format_args!(
+                "reloaded: {} section(s) unchanged, old pipeline drained in {:.1} ms{}",
                 r.kept.len(),
                 r.drain_time.as_secs_f64() * 1e3,
                 if r.drained {
@@ -147,12 +175,12 @@ fn reload(cli: &Cli, registry: &Registry, pipeline: &mut Supervisor) {
                 } else {
                     " (timed out: abandoned)"
                 }
-            );
+            ));
         }
-        Err(e) => eprintln!(
-            "hekad: reload failed: {:#}; the running pipeline is unchanged",
+        Err(e) => log::error(format_args!(
+            "reload failed: {:#}; the running pipeline is unchanged",
             anyhow::Error::from(e)
-        ),
+        )),
     }
 }
 
@@ -180,13 +208,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
     if let Some(n) = cli.pool_size {
         config.engine.pool_size = n;
     }
-    let source = cli
-        .config
-        .as_ref()
-        .map_or("the embedded default config".to_string(), |p| {
-            p.display().to_string()
-        });
-    eprintln!("hekad {} starting with {source}", env!("CARGO_PKG_VERSION"));
+    banner::starting(&banner::config_name(cli.config.as_deref()));
     let mut signals =
         Signals::new([SIGINT, SIGTERM, SIGUSR1, SIGHUP]).context("installing signal handlers")?;
     let registry = registry();
@@ -209,17 +231,14 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         }
     };
     let mut last_report: Option<engine::Snapshot> = None;
-    eprint!("{}", pipeline.plan());
-    eprintln!(
-        "hekad: running; SIGINT/SIGTERM stop, SIGHUP reloads the config, SIGUSR1 prints counts"
-    );
+    banner::running(&pipeline);
     let mut stopping: Option<Instant> = None;
     loop {
         for sig in signals.pending() {
             match sig {
                 SIGUSR1 => {
                     let now = current(&gauges).snapshot();
-                    eprint!("hekad: {}", now.report_since(last_report.as_ref()));
+                    log::info(format_args!("{}", now.report_since(last_report.as_ref())));
                     last_report = Some(now);
                 }
                 SIGHUP if stopping.is_none() => {
@@ -227,17 +246,19 @@ fn run(cli: &Cli) -> Result<ExitCode> {
                     *gauges.lock().unwrap_or_else(|e| e.into_inner()) =
                         pipeline.pipeline().gauges();
                 }
-                SIGHUP => eprintln!("hekad: SIGHUP while stopping: ignored"),
+                SIGHUP => log::warn(format_args!("SIGHUP while stopping: ignored")),
                 _ if stopping.is_some() => {
-                    eprint!(
-                        "hekad: second signal: forced exit; abandoned:\n{}{}",
-                        abandoned(&pipeline.report()),
-                        pipeline.report()
-                    );
+                    let report = pipeline.report();
+                    log::error(format_args!(
+                        "second signal: forced exit; abandoned:\n{}{report}",
+                        abandoned(&report)
+                    ));
                     return Ok(ExitCode::FAILURE);
                 }
                 _ => {
-                    eprintln!("hekad: stopping: inputs stop, the ring drains, outputs commit");
+                    log::info(format_args!(
+                        "stopping: inputs stop, the ring drains, outputs commit"
+                    ));
                     pipeline.stop();
                     stopping = Some(Instant::now());
                 }
@@ -248,18 +269,18 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         }
         let drain_timeout = Duration::from_millis(pipeline.config().engine.drain_timeout_ms);
         if stopping.is_some_and(|t| t.elapsed() > drain_timeout) {
-            eprint!(
-                "hekad: drain timed out after {drain_timeout:?}; abandoned:\n{}{}",
-                abandoned(&pipeline.report()),
-                pipeline.report()
-            );
+            let report = pipeline.report();
+            log::error(format_args!(
+                "drain timed out after {drain_timeout:?}; abandoned:\n{}{report}",
+                abandoned(&report)
+            ));
             return Ok(ExitCode::FAILURE);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(http);
     let report = pipeline.wait();
-    eprint!("hekad: stopped; {report}");
+    log::info(format_args!("stopped; {report}"));
     Ok(if report.balances() {
         ExitCode::SUCCESS
     } else {

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -28,15 +29,30 @@ pub struct Chain {
 }
 
 /// A chain as written.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Body {
+    /// The message types this chain takes (exact `type` match): a string or a list. The
+    /// chain named `default` takes every message no other chain takes; a type may be in
+    /// one chain only.
     #[serde(default, deserialize_with = "one_or_many")]
+    #[schemars(with = "OneOrMany")]
     message_type: Vec<String>,
+    /// Filter names, run in this order (each may edit, block or re-route the message).
     #[serde(default)]
     filters: Vec<String>,
+    /// Output names: where the chain's messages go (filters may change it per message).
     #[serde(default)]
     outputs: Vec<String>,
+}
+
+/// One message type or a list of them (for the schema of `message_type`).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only its schema is used.
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 impl Chain {
@@ -55,6 +71,12 @@ impl Chain {
             outputs: body.outputs,
             position: source.position(offset_in(&source.text, raw)),
         })
+    }
+
+    /// The JSON schema of one chain body (`chains.<name>`), with doc comments: for the
+    /// config reference.
+    pub fn schema() -> schemars::Schema {
+        schemars::schema_for!(Body)
     }
 
     /// The chain's key path: `chains.<name>`.

@@ -1,5 +1,6 @@
 //! The keys every plugin section may have, handled by the engine rather than the plugin.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The keys of a plugin section that the engine handles. [`super::Section::parse`] hides
@@ -40,7 +41,7 @@ pub struct CommonKeys {
 }
 
 /// What happens when an output falls behind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnFull {
     /// The output gates the producers: back-pressure, nothing lost. The default.
@@ -61,7 +62,7 @@ const fn default_max_delay_ms() -> u64 {
 
 /// How a failing plugin is rebuilt: with exponential backoff from `delay_ms` up to
 /// `max_delay_ms`, at most `max_retries` times (Heka's `retries`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retries {
     /// The first delay, in ms. Default 250.
@@ -85,29 +86,52 @@ impl Default for Retries {
     }
 }
 
-/// The common keys of a section as read from the file.
+/// The common keys of a section as read from the file (and, through [`CommonKeys::schema`],
+/// the "common keys" table of the plugin reference).
 ///
 /// Not `deny_unknown_fields`, unlike every other config struct: the plugin's own keys are
 /// in the same object, and the plugin's struct refuses unknown ones.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(expecting = "a plugin section (an object with a \"type\")")]
 pub(crate) struct Head {
+    /// The plugin's name: unique, used in chains and `engine.threads`. Default: its `type`.
     #[serde(default)]
     name: Option<String>,
+    /// The registered plugin type, e.g. `UdpInput` (see below). Required.
     #[serde(rename = "type")]
     type_name: String,
+    /// Decoders only: this decoder takes the packs whose input named none. One decoder
+    /// must be the default when there are several.
     #[serde(default)]
     default: bool,
+    /// Filters and outputs: only messages matching this expression reach the plugin, e.g.
+    /// `Type == "x" && Severity <= 4 && Fields[host] =~ /^web/`.
     #[serde(default)]
     message_matcher: Option<String>,
+    /// Outputs: `block` (the output gates the producers: back-pressure, nothing lost) or
+    /// `drop` (a bounded queue of its own; full means a counted drop for this output only).
     #[serde(default)]
     on_full: OnFull,
+    /// How a failing (panicking) plugin is rebuilt: `{"delay_ms", "max_delay_ms",
+    /// "max_retries"}`. Absent: the engine's defaults.
     #[serde(default)]
     retries: Option<Retries>,
+    /// Filters: seconds between ticks (Heka's `ticker_interval` is accepted too). Absent:
+    /// the filter's own default.
     #[serde(default, alias = "ticker_interval")]
     ticker_interval_secs: Option<u64>,
+    /// Inputs: how many SO_REUSEPORT sockets to open on the address, each its own stage
+    /// (`<name>.<i>` in `engine.threads`). Absent: one.
     #[serde(default)]
     sockets: Option<usize>,
+}
+
+impl CommonKeys {
+    /// The JSON schema of the keys every plugin section may have (`name`, `type`, and the
+    /// engine-handled keys), with their doc comments: for the plugin reference.
+    pub fn schema() -> schemars::Schema {
+        schemars::schema_for!(Head)
+    }
 }
 
 impl Head {

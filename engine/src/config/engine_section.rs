@@ -1,5 +1,6 @@
 //! The `engine` section: ring size, message size, wait strategy, thread plan and limits.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The largest `max_message_size` accepted: 16 MiB (UDP needs at most 65,507 bytes; the
@@ -43,7 +44,7 @@ const fn default_max_message_loops() -> u8 {
 
 /// The `engine` section of a config. Every key is optional; without the section, all
 /// defaults apply.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EngineConfig {
     /// Ring slots (packs), allocated once at start. Default 1024. Not a power of two:
@@ -150,7 +151,7 @@ impl EngineConfig {
 }
 
 /// How a thread whose stages found no work waits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WaitKind {
     /// Busy-spin: the lowest latency, one full CPU per thread.
@@ -165,7 +166,7 @@ pub enum WaitKind {
 
 /// One thread of an explicit plan (`engine.threads`): the stages it runs and the cores it
 /// may run on.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadPlan {
     /// The cores the thread is pinned to (an affinity mask); empty or absent: unpinned.

@@ -1,9 +1,10 @@
 //! The `http` section: where the status endpoint listens.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The `http` section: the address of the status endpoint (absent: none).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// `host:port` to listen on, e.g. `127.0.0.1:4352`.

@@ -128,7 +128,7 @@ impl DecodeStage {
             errors: counters.get("decode", "decode_errors"),
             panics: counters.get("decode", "panics"),
             timestamp_defaulted: counters.get("decode", "timestamp_defaulted"),
-            error_log: RateLimited::new(),
+            error_log: RateLimited::named(format!("{name}: decode error")),
             uuids: UuidSource::new(),
             name,
             cursor,
@@ -186,9 +186,9 @@ impl Stage for DecodeStage {
         }
         self.timestamp_defaulted.add(tally.timestamp_defaulted);
         if let Some(e) = tally.last_error {
-            if self.error_log.allow() {
-                crate::log::warn(format_args!("{}: decode error: {e}", self.name));
-            }
+            let name = &self.name;
+            self.error_log
+                .warn(format_args!("{name}: decode error: {e}"));
         }
         (hi - lo + 1) as usize
     }

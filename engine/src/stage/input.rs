@@ -66,7 +66,7 @@ impl InputStage {
         InputStage {
             accepted: counters.get(&name, "accepted"),
             errors: counters.get(&name, "read_errors"),
-            error_log: RateLimited::new(),
+            error_log: RateLimited::named(format!("input {name}")),
             name,
             input,
             producer,

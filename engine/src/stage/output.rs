@@ -118,6 +118,7 @@ impl<O: Output> OutputStage<O> {
             panics: counters.get(&wiring.name, "panics"),
             restarts: counters.get(&wiring.name, "restarts"),
         };
+        let error_log = RateLimited::named(format!("output {}", wiring.name));
         OutputStage {
             name: wiring.name,
             cursor: wiring.cursor,
@@ -133,7 +134,7 @@ impl<O: Output> OutputStage<O> {
             committed: wiring.committed,
             waiting: false,
             counters: c,
-            error_log: RateLimited::new(),
+            error_log,
         }
     }
 

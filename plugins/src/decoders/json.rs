@@ -44,6 +44,7 @@ mod tests;
 
 use engine::{BuildContext, BuildError, DecodeError, Decoded, Decoder, Message, PipelinePack};
 use engine::{PluginConfig, DEFAULT_SEVERITY};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::wire_key::Key;
@@ -56,7 +57,7 @@ use crate::encoders::{rfc3339, uuid};
 pub const MAX_DEPTH: usize = 32;
 
 /// Config of the `JsonDecoder` plugin. It has no keys of its own yet: `{}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonDecoderConfig {}
 

@@ -35,6 +35,7 @@ mod tests;
 
 use engine::{BuildContext, BuildError, DecodeError, Decoded, Decoder, Message, PipelinePack};
 use engine::{PluginConfig, DEFAULT_SEVERITY};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::wire_key::Key;
@@ -46,7 +47,7 @@ use self::reader::{utf8, Reader, Value};
 use crate::encoders::{rfc3339, uuid};
 
 /// Config of the `MsgPackDecoder` plugin. It has no keys of its own yet: `{}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MsgPackDecoderConfig {}
 

@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 
 use engine::PluginConfig;
 use engine::{BuildContext, BuildError, Counter, DecodeError, Decoded, Decoder, PipelinePack};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::framing::{parse_frame, Signers, RECORD_SEPARATOR};
@@ -43,7 +44,7 @@ use crate::framing::{parse_frame, Signers, RECORD_SEPARATOR};
 pub use message::decode_message;
 
 /// One signer's key (Heka's `[<input>.signer.<name>_<version>]` table).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignerConfig {
     /// The shared HMAC key.
@@ -57,7 +58,7 @@ pub struct SignerConfig {
 ///  "signers": {"ops_0": {"hmac_key": "4865ey9urgkidls xtb0[7lf9rzcivthkm"}},
 ///  "require_signature": false}
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProtobufDecoderConfig {
     /// Keys that verify signed frames, by `<signer>_<key version>` (Heka's `signer`).

@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use engine::{BuildContext, BuildError, Filter, Generator, PipelinePack, PluginConfig};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The type of the injected messages.
@@ -30,8 +31,10 @@ const fn default_max_types() -> usize {
     10_000
 }
 
-/// Config of `CountFilter` (plus the common keys `message_matcher`, `ticker_interval_secs`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Config of `CountFilter` (plus the common keys `message_matcher`, `ticker_interval_secs`,
+/// default 5 s): each tick injects a `heka.counts` message, `<type> <count>` lines sorted
+/// and one Integer field per type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountFilterConfig {
     /// Most distinct message types counted per interval; the rest are counted under

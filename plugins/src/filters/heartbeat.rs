@@ -21,6 +21,7 @@ use std::time::Duration;
 use engine::{
     BuildContext, BuildError, Counter, Filter, Generator, Message, PipelinePack, PluginConfig,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::encoders::rfc3339;
@@ -41,8 +42,10 @@ const fn default_forget_after_secs() -> u64 {
 }
 
 /// Config of `HeartbeatFilter` (plus the common keys `message_matcher`,
-/// `ticker_interval_secs`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// `ticker_interval_secs`, default 1 s): injects a `heka.alert` message when a
+/// `logger@hostname` source that was sending goes quiet for `timeout_secs`, and again when
+/// it returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatFilterConfig {
     /// Seconds without a message after which a source counts as quiet. At least 1.

@@ -18,7 +18,9 @@ pub const MAX_DIGEST_LEN: usize = 20;
 const MAX_SIGNER_LEN: usize = 127;
 
 /// The HMAC hash function of a signed frame (`Header.HmacHashFunction`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum HashFunction {
     /// HMAC-MD5 (16-byte digest), the protocol's default.

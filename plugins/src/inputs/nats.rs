@@ -64,7 +64,7 @@ const fn default_max_ack_pending() -> NonZeroUsize {
 }
 
 /// Config of `NatsInput`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NatsInputConfig {
     /// The NATS server, `nats://host:port` (several comma-separated for a cluster).

@@ -23,6 +23,7 @@ use engine::{
     Batch, BatchWriter, BuildContext, BuildError, Counter, DataRecycler, Fill, Input, PackState,
     PipelinePack, PluginConfig, RunError,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::udp_socket::bind_udp;
@@ -55,7 +56,7 @@ const fn default_recv_buffer_bytes() -> usize {
 }
 
 /// statsd's `percentThreshold`: one number or a list.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum PercentThreshold {
     /// One percentile, e.g. `90`.
@@ -79,8 +80,10 @@ impl PercentThreshold {
     }
 }
 
-/// Config of `StatsdUdpInput`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Config of `StatsdUdpInput`: statsd lines over UDP (`name:value|c|ms|g|s[|@rate]`),
+/// aggregated as etsy statsd does; every flush injects one `statmetric` message with
+/// Graphite plaintext in its payload and each metric as a field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatsdUdpInputConfig {
     /// `host:port` to listen on. Default `127.0.0.1:8125`.

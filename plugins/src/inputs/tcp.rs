@@ -45,6 +45,7 @@ use engine::{
     Batch, BuildContext, BuildError, Counter, Fill, HandedOver, Input, PluginConfig, RunError,
     Sockets,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use self::buffer::{FrameBuffer, ReadOutcome};
@@ -73,8 +74,9 @@ const fn default_idle_timeout_secs() -> u64 {
     300
 }
 
-/// Config of `TcpInput`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Config of `TcpInput`: Heka stream framing over TCP (many frames per connection, many
+/// connections), each frame one message for the `ProtobufDecoder`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TcpInputConfig {
     /// `host:port` to listen on.

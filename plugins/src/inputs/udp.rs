@@ -14,6 +14,7 @@ use engine::sys::{self, RecvMmsg};
 use engine::{
     Batch, BuildContext, BuildError, Counter, Fill, Input, PackState, PluginConfig, RunError,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::udp_socket::bind_udp;
@@ -34,8 +35,12 @@ fn default_address() -> String {
     "127.0.0.1:5565".to_string()
 }
 
-/// Config of `UdpInput`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Config of `UdpInput`: one datagram is one message, read with `recvmmsg` straight into
+/// the ring. A datagram starting with `0x1E` (a Heka stream frame) goes to the
+/// `ProtobufDecoder`, any other to the default decoder. Datagrams over
+/// `engine.max_message_size` are counted as `truncated` and dropped; kernel drops are
+/// counted too (`kernel_drops`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UdpInputConfig {
     /// `host:port` to listen on.

@@ -5,10 +5,12 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use engine::{BuildContext, BuildError, Output, PipelinePack, PluginConfig, WriteError};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Config of `CounterOutput` (no keys).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Config of `CounterOutput` (no keys): prints `Got N messages. R msg/sec` on stdout each
+/// second with traffic, and a 10 s `AGG Sum. Min/Max/Mean` line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CounterOutputConfig {}
 

@@ -20,6 +20,7 @@ use engine::{
     runner, BatchRunner, BatchWriter, BuildContext, BuildError, DataRecycler, PipelinePack,
     PluginConfig, WriteError,
 };
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::encoders::json::encode_json;
@@ -30,7 +31,7 @@ use crate::encoders::rfc3339;
 const WRITE_THRESHOLD: usize = 1 << 20;
 
 /// What one message becomes in the file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// The payload and a newline.
@@ -50,6 +51,19 @@ pub struct Perm(pub u32);
 impl Default for Perm {
     fn default() -> Self {
         Perm(0o644)
+    }
+}
+
+impl JsonSchema for Perm {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Perm".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A file mode: an octal string (\"0640\") or Heka's decimal integer (420).",
+            "type": ["string", "integer"]
+        })
     }
 }
 
@@ -86,8 +100,10 @@ const fn default_flush_interval_ms() -> u64 {
     1000
 }
 
-/// Config of `FileOutput`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Config of `FileOutput`: appends each message to a file (payload text, JSON or
+/// protobuf frames), written, flushed and fsynced every `flush_interval_ms` and at stop;
+/// messages count as delivered once fsynced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileOutputConfig {
     /// The file to append to (created if missing); relative to the config file's directory.

@@ -15,6 +15,7 @@ use std::io::Write as _;
 use std::time::Instant;
 
 use engine::{BuildContext, BuildError, Output, PipelinePack, PluginConfig, WriteError};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::encoders::rfc3339;
@@ -23,7 +24,7 @@ use crate::encoders::rfc3339;
 const WRITE_THRESHOLD: usize = 1 << 20;
 
 /// What one message becomes on stdout.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
     /// The payload (escaped to one line).
@@ -33,8 +34,8 @@ pub enum LogFormat {
     Summary,
 }
 
-/// Config of `LogOutput`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Config of `LogOutput`: prints each message on stdout, one line per message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogOutputConfig {
     /// How each message is printed: `payload` (default) or `summary`.

@@ -52,7 +52,7 @@ const fn default_ack_timeout_ms() -> u64 {
 }
 
 /// Config of `NatsOutput`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NatsOutputConfig {
     /// The NATS server, `nats://host:port` (several comma-separated for a cluster).

@@ -77,7 +77,7 @@ const fn default_stop_timeout_ms() -> u64 {
 
 /// An HMAC key to sign every frame with (the receiver's `ProtobufDecoder` `signers` must
 /// have `<name>_<key_version>` with the same `hmac_key`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TcpSignerConfig {
     /// The signer's name (at most 127 bytes).
@@ -93,7 +93,7 @@ pub struct TcpSignerConfig {
 }
 
 /// Config of `TcpOutput`. Its buffer's `on_full` is the section's common key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TcpOutputConfig {
     /// One `host:port` (Heka's key); added before `addresses`.

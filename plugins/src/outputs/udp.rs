@@ -46,7 +46,9 @@ const SEND_EARLY_BYTES: usize = 4 << 20;
 const MAX_UDP_PAYLOAD: usize = 65_507;
 
 /// What one message becomes on the wire.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UdpFormat {
     /// The payload and `\n`, several per datagram (the seed's UdpBatchWriter).
@@ -71,7 +73,7 @@ const fn default_flush_interval_ms() -> u64 {
 }
 
 /// Config of `UdpOutput`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UdpOutputConfig {
     /// `host:port` to send to (a name is resolved once, at start).
