@@ -18,7 +18,7 @@ dir=${WORKDIR:?}
 [[ -f $ROOT/perf/scenarios/$scenario/setup.sh ]] && source "$ROOT/perf/scenarios/$scenario/setup.sh"
 sed -e "s#@PORT@#${PORT:?}#g" -e "s#@PORT2@#${PORT2:-$((PORT + 1))}#g" \
     -e "s#@OUT@#${OUT:-$dir/out.log}#g" -e "s#@DIR@#$dir#g" \
-    -e "s#@NATS_URL@#${NATS_URL:-}#g" \
+    -e "s#@NATS_URL@#${NATS_URL:-}#g" -e "s#@AGG_ADDR@#${AGG_ADDR:-}#g" \
     "$ROOT/perf/scenarios/$scenario/hekad.json" >"$dir/hekad.json"
 if [[ -n ${PROBE_OUT:-} ]]; then
     jq --arg path "$PROBE_OUT" '

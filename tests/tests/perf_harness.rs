@@ -99,7 +99,8 @@ fn every_perf_scenario_config_validates() {
             .replace("@PORT2@", "0")
             .replace("@OUT@", &format!("{d}/out.log"))
             .replace("@DIR@", &d)
-            .replace("@NATS_URL@", "nats://127.0.0.1:4222");
+            .replace("@NATS_URL@", "nats://127.0.0.1:4222")
+            .replace("@AGG_ADDR@", "127.0.0.1:1");
         // As perf/ours.sh does with jq for PROBE_OUT.
         let mut with_probe: serde_json::Value = serde_json::from_str(&text).unwrap();
         with_probe["outputs"]
@@ -130,7 +131,8 @@ fn every_perf_scenario_config_validates() {
             "two-inputs",
             "udp-json-file",
             "udp-json-route",
-            "udp-nats-file"
+            "udp-nats-file",
+            "udp-tcp-forward"
         ]
     );
 }
