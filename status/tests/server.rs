@@ -1,7 +1,12 @@
 //! The status server over a real (plugin-less) pipeline: routes, status codes, formats.
 
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// One test at a time: the first checks that a stopped server's port refuses connections,
+/// which a socket bound meanwhile by the other (on a kernel-chosen port) could reuse.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn pipeline() -> engine::Pipeline {
     let config = engine::config::Config::parse("{}", "empty.json").unwrap();
@@ -33,6 +38,7 @@ fn request(method: &str, addr: SocketAddr, path: &str) -> (u16, String, String) 
 
 #[test]
 fn routes_answer_with_their_formats_and_codes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let p = pipeline();
     let g = p.gauges();
     let server = status::serve("127.0.0.1:0", move || g.snapshot()).unwrap();
@@ -97,6 +103,7 @@ fn routes_answer_with_their_formats_and_codes() {
 
 #[test]
 fn an_address_in_use_is_a_bind_error() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let p = pipeline();
