@@ -10,6 +10,17 @@ use std::ptr;
 use crate::batch::Batch;
 use crate::pack::PackState;
 
+/// `max` zeroed `mmsghdr`s and `iovec`s: the scratch of one `recvmmsg`/`sendmmsg` call.
+fn mmsg_scratch(max: usize) -> (Vec<libc::mmsghdr>, Vec<libc::iovec>) {
+    // SAFETY: mmsghdr is a plain C struct for which all-zero is valid.
+    let zero_hdr: libc::mmsghdr = unsafe { mem::zeroed() };
+    let zero_iov = libc::iovec {
+        iov_base: ptr::null_mut(),
+        iov_len: 0,
+    };
+    (vec![zero_hdr; max], vec![zero_iov; max])
+}
+
 /// Reusable `recvmmsg` scratch: headers and iovecs for up to `max` datagrams. Holds raw
 /// pointers only while [`RecvMmsg::recv`] runs.
 pub struct RecvMmsg {
@@ -41,16 +52,8 @@ pub struct Received {
 impl RecvMmsg {
     /// Scratch for up to `max` datagrams per call.
     pub fn new(max: usize) -> Self {
-        // SAFETY: mmsghdr and iovec are plain C structs for which all-zero is valid.
-        let zero_hdr: libc::mmsghdr = unsafe { mem::zeroed() };
-        let zero_iov = libc::iovec {
-            iov_base: ptr::null_mut(),
-            iov_len: 0,
-        };
-        RecvMmsg {
-            hdrs: vec![zero_hdr; max],
-            iovs: vec![zero_iov; max],
-        }
+        let (hdrs, iovs) = mmsg_scratch(max);
+        RecvMmsg { hdrs, iovs }
     }
 
     /// Receives up to `min(max, batch.len() - start)` datagrams without blocking into the
@@ -153,16 +156,8 @@ impl SendMmsg {
     /// Scratch for up to `max` (at least 1) datagrams per call.
     pub fn new(max: usize) -> Self {
         let max = max.max(1);
-        // SAFETY: mmsghdr and iovec are plain C structs for which all-zero is valid.
-        let zero_hdr: libc::mmsghdr = unsafe { mem::zeroed() };
-        let zero_iov = libc::iovec {
-            iov_base: ptr::null_mut(),
-            iov_len: 0,
-        };
-        SendMmsg {
-            hdrs: vec![zero_hdr; max],
-            iovs: vec![zero_iov; max],
-        }
+        let (hdrs, iovs) = mmsg_scratch(max);
+        SendMmsg { hdrs, iovs }
     }
 
     /// Sends the datagrams `data[ends[i-1]..ends[i]]` (the first starts at `start`), at most

@@ -37,3 +37,11 @@ pub mod statsd;
 mod testing;
 
 pub use register::register_all;
+
+/// `n` as a `NonZeroUsize`, for config defaults (a zero is a compile error).
+pub(crate) const fn nonzero(n: usize) -> std::num::NonZeroUsize {
+    match std::num::NonZeroUsize::new(n) {
+        Some(n) => n,
+        None => panic!("a default must not be zero"),
+    }
+}

@@ -39,17 +39,11 @@ fn default_durable() -> String {
 }
 
 const fn default_buffer() -> NonZeroUsize {
-    match NonZeroUsize::new(1024) {
-        Some(n) => n,
-        None => unreachable!(),
-    }
+    crate::nonzero(1024)
 }
 
 const fn default_batch() -> NonZeroUsize {
-    match NonZeroUsize::new(256) {
-        Some(n) => n,
-        None => unreachable!(),
-    }
+    crate::nonzero(256)
 }
 
 const fn default_ack_wait_secs() -> u64 {
@@ -57,10 +51,7 @@ const fn default_ack_wait_secs() -> u64 {
 }
 
 const fn default_max_ack_pending() -> NonZeroUsize {
-    match NonZeroUsize::new(16384) {
-        Some(n) => n,
-        None => unreachable!(),
-    }
+    crate::nonzero(16384)
 }
 
 /// Config of `NatsInput`.

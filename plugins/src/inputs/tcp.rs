@@ -64,10 +64,7 @@ fn default_address() -> String {
 }
 
 const fn default_max_connections() -> NonZeroUsize {
-    match NonZeroUsize::new(1024) {
-        Some(n) => n,
-        None => unreachable!(),
-    }
+    crate::nonzero(1024)
 }
 
 const fn default_idle_timeout_secs() -> u64 {

@@ -34,17 +34,11 @@ fn default_subject() -> String {
 }
 
 const fn default_buffer() -> NonZeroUsize {
-    match NonZeroUsize::new(4096) {
-        Some(n) => n,
-        None => unreachable!(),
-    }
+    crate::nonzero(4096)
 }
 
 const fn default_max_in_flight() -> NonZeroUsize {
-    match NonZeroUsize::new(1024) {
-        Some(n) => n,
-        None => unreachable!(),
-    }
+    crate::nonzero(1024)
 }
 
 const fn default_ack_timeout_ms() -> u64 {
