@@ -53,8 +53,8 @@ pub enum StatusError {
     },
 }
 
-/// A running status server; stops (and closes its socket) on [`StatusServer::stop`] or
-/// drop.
+/// A running status server; stops on [`StatusServer::stop`] or drop. The listening socket
+/// closes a moment later, when tiny_http's own accept thread wakes and exits.
 #[derive(Debug)]
 pub struct StatusServer {
     address: SocketAddr,
@@ -101,7 +101,8 @@ impl StatusServer {
         self.address
     }
 
-    /// Stops the server thread and closes the socket; waits for a request in progress.
+    /// Stops the server thread, waiting for a request in progress; the socket closes when
+    /// tiny_http's accept thread exits, a moment later.
     pub fn stop(mut self) {
         self.shutdown();
     }

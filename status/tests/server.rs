@@ -95,10 +95,16 @@ fn routes_answer_with_their_formats_and_codes() {
     );
     p.wait();
     server.stop();
-    assert!(
-        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_err(),
-        "the socket is closed after stop"
-    );
+    // tiny_http's accept thread (not ours to join) closes the listener once woken: allow
+    // it a bounded moment on a loaded machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the socket is closed after stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
