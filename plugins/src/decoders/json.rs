@@ -93,6 +93,8 @@ pub struct Json {
     /// Holds an escaped `timestamp`, `uuid` or key while it is examined.
     scratch: String,
     fields: Flattener,
+    /// Remembers the last timestamp's minute.
+    timestamps: rfc3339::Parser,
 }
 
 impl Json {
@@ -100,6 +102,7 @@ impl Json {
         Json {
             scratch: String::new(),
             fields: Flattener::default(),
+            timestamps: rfc3339::Parser::default(),
         }
     }
 
@@ -168,7 +171,7 @@ impl Json {
     /// Reads a member's key.
     fn key(&mut self, r: &mut Reader<'_>) -> Result<Key, DecodeError> {
         let raw = r.raw_string()?;
-        let key = self.with_text(raw, Key::of)?;
+        let key = with_text(&mut self.scratch, raw, Key::of)?;
         if key == Key::Unknown && !raw.escaped {
             raw.decode_into(&mut Discard)?; // checks UTF-8
         }
@@ -179,7 +182,7 @@ impl Json {
     /// string or an integer.
     fn timestamp(&mut self, r: &mut Reader<'_>) -> Result<Option<i64>, DecodeError> {
         match r.peek()? {
-            b'"' => self.parse_string(r, rfc3339::parse),
+            b'"' => parse_string(&mut self.scratch, r, |t| self.timestamps.parse(t)),
             b'-' | b'0'..=b'9' => Ok(match r.number()? {
                 Num::Int(ns) => Some(ns),
                 Num::Float(_) => None,
@@ -193,39 +196,39 @@ impl Json {
         if r.peek()? != b'"' {
             return r.skip_value(1).map(|()| None);
         }
-        self.parse_string(r, uuid::parse)
+        parse_string(&mut self.scratch, r, uuid::parse)
     }
+}
 
-    /// Reads a string and parses its text with `parse`, which accepts only ASCII: the
-    /// string's UTF-8 is checked only when `parse` fails.
-    fn parse_string<T>(
-        &mut self,
-        r: &mut Reader<'_>,
-        parse: impl FnOnce(&[u8]) -> Option<T>,
-    ) -> Result<Option<T>, DecodeError> {
-        let raw = r.raw_string()?;
-        let parsed = self.with_text(raw, parse)?;
-        if parsed.is_none() {
-            raw.decode_into(&mut Discard)?;
-        }
-        Ok(parsed)
+/// Reads a string and parses its text with `parse`, which accepts only ASCII: the string's
+/// UTF-8 is checked only when `parse` fails. `scratch` holds the text if it has escapes.
+fn parse_string<T>(
+    scratch: &mut String,
+    r: &mut Reader<'_>,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Result<Option<T>, DecodeError> {
+    let raw = r.raw_string()?;
+    let parsed = with_text(scratch, raw, parse)?;
+    if parsed.is_none() {
+        raw.decode_into(&mut Discard)?;
     }
+    Ok(parsed)
+}
 
-    /// Applies `f` to the string's text: its raw bytes when it has no escapes (the caller
-    /// checks UTF-8 where it matters), else its decoded form in `self.scratch`.
-    #[inline]
-    fn with_text<T>(
-        &mut self,
-        raw: RawStr<'_>,
-        f: impl FnOnce(&[u8]) -> T,
-    ) -> Result<T, DecodeError> {
-        if !raw.escaped {
-            return Ok(f(raw.body));
-        }
-        self.scratch.clear();
-        raw.decode_into(&mut self.scratch)?;
-        Ok(f(self.scratch.as_bytes()))
+/// Applies `f` to the string's text: its raw bytes when it has no escapes (the caller
+/// checks UTF-8 where it matters), else its decoded form in `scratch`.
+#[inline]
+fn with_text<T>(
+    scratch: &mut String,
+    raw: RawStr<'_>,
+    f: impl FnOnce(&[u8]) -> T,
+) -> Result<T, DecodeError> {
+    if !raw.escaped {
+        return Ok(f(raw.body()));
     }
+    scratch.clear();
+    raw.decode_into(scratch)?;
+    Ok(f(scratch.as_bytes()))
 }
 
 /// Reads a string member into `dst` (replacing it); a value of another type is skipped and

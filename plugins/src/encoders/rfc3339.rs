@@ -60,55 +60,98 @@ pub fn format(timestamp_ns: i64, out: &mut Vec<u8>) {
 /// assert_eq!(parse(b"1970-02-30T00:00:00Z"), None);
 /// ```
 pub fn parse(s: &[u8]) -> Option<i64> {
-    let (head, rest) = s.split_first_chunk::<19>()?;
-    let digit = |i: usize| {
-        let d = head[i].wrapping_sub(b'0');
-        (d < 10).then_some(i64::from(d))
-    };
-    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    Parser::default().parse(s)
+}
+
+/// [`parse`] for a stream of timestamps: it remembers the date, hour and minute of the last
+/// string it read, which one sender's messages nearly always share, so a string with the
+/// same first 16 bytes (`YYYY-MM-DDTHH:MM`) costs a 16-byte compare and the seconds,
+/// fraction and offset, not a calendar computation.
+///
+/// # Examples
+///
+/// ```
+/// let mut p = plugins::encoders::rfc3339::Parser::default();
+/// assert_eq!(p.parse(b"1970-01-01T00:01:02Z"), Some(62_000_000_000));
+/// assert_eq!(p.parse(b"1970-01-01T00:01:03.5Z"), Some(63_500_000_000));
+/// assert_eq!(p.parse(b"1970-01-01T00:01:61Z"), None);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Parser {
+    /// `YYYY-MM-DDTHH:MM` of the last string read whose minute was valid, and the seconds
+    /// from the epoch to that minute (the string's offset not applied).
+    last: Option<([u8; 16], i64)>,
+}
+
+impl Parser {
+    /// Parses like [`parse`] (same result for every input).
+    pub fn parse(&mut self, s: &[u8]) -> Option<i64> {
+        let (head, rest) = s.split_first_chunk::<19>()?;
+        let (minute, tail) = head.split_first_chunk::<16>()?;
+        let minute_secs = match self.last {
+            Some((m, secs)) if m == *minute => secs,
+            _ => {
+                let secs = minute_secs(minute)?;
+                self.last = Some((*minute, secs));
+                secs
+            }
+        };
+        let second = match *tail {
+            [b':', s1, s0] => two_digits(s1, s0)?,
+            _ => return None,
+        };
+        if second > 60 {
+            return None;
+        }
+        let (nanos, rest) = fraction(rest)?;
+        let offset = match rest {
+            [b'Z' | b'z'] => 0,
+            &[sign @ (b'+' | b'-'), h1, h0, b':', m1, m0] => {
+                let hh = two_digits(h1, h0)?;
+                let mm = two_digits(m1, m0)?;
+                if hh > 23 || mm > 59 {
+                    return None;
+                }
+                let secs = hh * 3600 + mm * 60;
+                if sign == b'-' {
+                    -secs
+                } else {
+                    secs
+                }
+            }
+            _ => return None,
+        };
+        let secs = minute_secs + second - offset;
+        let ns = i128::from(secs) * i128::from(NANOS_PER_SEC) + i128::from(nanos);
+        i64::try_from(ns).ok()
+    }
+}
+
+/// Seconds from the epoch to `YYYY-MM-DDTHH:MM` (no offset applied); `None` when it is
+/// malformed or names an impossible date or time.
+fn minute_secs(head: &[u8; 16]) -> Option<i64> {
+    let two = |i: usize| two_digits(head[i], head[i + 1]);
     let year = two(0)? * 100 + two(2)?;
     let (month, day) = (two(5)?, two(8)?);
-    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    let (hour, minute) = (two(11)?, two(14)?);
     if head[4] != b'-'
         || head[7] != b'-'
         || !matches!(head[10], b'T' | b't' | b' ')
         || head[13] != b':'
-        || head[16] != b':'
     {
         return None;
     }
-    let (nanos, rest) = fraction(rest)?;
-    let offset = match rest {
-        [b'Z' | b'z'] => 0,
-        &[sign @ (b'+' | b'-'), h1, h0, b':', m1, m0] => {
-            let hh = two_digits(h1, h0)?;
-            let mm = two_digits(m1, m0)?;
-            if hh > 23 || mm > 59 {
-                return None;
-            }
-            let secs = hh * 3600 + mm * 60;
-            if sign == b'-' {
-                -secs
-            } else {
-                secs
-            }
-        }
-        _ => return None,
-    };
     if !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)
         || hour > 23
         || minute > 59
-        || second > 60
     {
         return None;
     }
     // Both casts are exact: month is 1..=12 and day 1..=31 (checked above).
     let days = days_from_civil(year, month as u32, day as u32);
-    let secs = days * SECS_PER_DAY + hour * 3600 + minute * 60 + second - offset;
-    let ns = i128::from(secs) * i128::from(NANOS_PER_SEC) + i128::from(nanos);
-    i64::try_from(ns).ok()
+    Some(days * SECS_PER_DAY + hour * 3600 + minute * 60)
 }
 
 /// An optional `.` and one or more digits at the start of `s`, as nanoseconds (digits past
@@ -131,7 +174,7 @@ fn fraction(s: &[u8]) -> Option<(i64, &[u8])> {
 
 fn two_digits(tens: u8, ones: u8) -> Option<i64> {
     let (t, o) = (tens.wrapping_sub(b'0'), ones.wrapping_sub(b'0'));
-    (t < 10 && o < 10).then_some(i64::from(t * 10 + o))
+    (t < 10 && o < 10).then(|| i64::from(t * 10 + o))
 }
 
 /// Days since 1970-01-01 of the proleptic Gregorian date `year-month-day`
@@ -317,6 +360,26 @@ mod tests {
         assert_eq!(days, days_from_civil(10_000, 1, 1));
     }
 
+    #[test]
+    fn a_fresh_parser_remembers_no_minute() {
+        let mut p = Parser::default();
+        assert_eq!(p.parse(b"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0:00Z"), None);
+        assert_eq!(
+            p.parse(b"2026-11-25T03:58:00Z"),
+            Some(1_795_579_080_000_000_000)
+        );
+        assert_eq!(
+            p.parse(b"2026-11-25T03:58:01Z"),
+            Some(1_795_579_081_000_000_000)
+        );
+        assert_eq!(p.parse(b"2026-11-25T03:58:61Z"), None);
+        assert_eq!(p.parse(b"2026-11-31T03:58:00Z"), None);
+        assert_eq!(
+            p.parse(b"2026-11-25T03:58:02Z"),
+            Some(1_795_579_082_000_000_000)
+        );
+    }
+
     proptest! {
         #[test]
         fn every_i64_round_trips(ns in any::<i64>()) {
@@ -348,6 +411,25 @@ mod tests {
         #[test]
         fn parse_never_panics(s in prop::collection::vec(any::<u8>(), 0..40)) {
             let _ = parse(&s);
+        }
+
+        /// A parser that has read other strings (the same minute, a neighbour, garbage)
+        /// gives what a fresh one gives.
+        #[test]
+        fn a_warm_parser_agrees_with_a_fresh_one(
+            ns in any::<i64>(),
+            tweak in 0usize..30,
+            byte in any::<u8>(),
+            before in prop::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let mut good = Vec::new();
+            format(ns, &mut good);
+            let mut bent = good.clone();
+            bent[tweak] = byte;
+            let mut p = Parser::default();
+            for s in [&before[..], &good, &bent, &good, &before, &bent] {
+                prop_assert_eq!(p.parse(s), parse(s), "{:?}", String::from_utf8_lossy(s));
+            }
         }
     }
 }

@@ -59,15 +59,19 @@ pub(super) enum Num {
 pub(super) struct RawStr<'a> {
     /// Offset of the opening quote in the input.
     start: usize,
-    /// The bytes between the quotes.
-    pub(super) body: &'a [u8],
-    /// The same, as text.
+    /// The text between the quotes.
     text: &'a str,
     /// Whether `body` contains a backslash.
     pub(super) escaped: bool,
 }
 
-impl RawStr<'_> {
+impl<'a> RawStr<'a> {
+    /// The bytes between the quotes.
+    #[inline]
+    pub(super) fn body(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
     /// Resolves escapes and appends the text to `out`.
     ///
     /// # Errors
@@ -77,12 +81,12 @@ impl RawStr<'_> {
         // Runs end and start at backslashes and escapes, all ASCII: char boundaries.
         let utf8 = |run: std::ops::Range<usize>| Ok::<_, DecodeError>(&self.text[run]);
         // Escapes only shrink text, so the raw length bounds the decoded length.
-        out.reserve(self.body.len());
+        out.reserve(self.text.len());
         if !self.escaped {
             out.push_str(self.text);
             return Ok(());
         }
-        let b = self.body;
+        let b = self.body();
         let mut run = 0;
         let mut i = 0;
         while i < b.len() {
@@ -302,7 +306,6 @@ impl<'a> Reader<'a> {
         self.pos = i + 1;
         Ok(RawStr {
             start,
-            body: &b[start + 1..i],
             // Both ends are quotes (ASCII), so char boundaries.
             text: &self.text[start + 1..i],
             escaped,
@@ -358,7 +361,8 @@ impl<'a> Reader<'a> {
     }
 
     /// Consumes a number; returns where it started, the magnitude of its integer part
-    /// (`None` on `u64` overflow) and whether it has a fraction or exponent.
+    /// (`None` past 19 digits, where it may not fit a `u64` and cannot fit an `i64`) and
+    /// whether it has a fraction or exponent.
     fn scan_number(&mut self) -> Result<(usize, Option<u64>, bool), DecodeError> {
         self.skip_ws();
         let start = self.pos;
@@ -369,12 +373,14 @@ impl<'a> Reader<'a> {
         match self.buf.get(self.pos) {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => {
+                let first = self.pos;
+                let mut m = 0u64;
                 while let Some(&d @ b'0'..=b'9') = self.buf.get(self.pos) {
-                    magnitude = magnitude
-                        .and_then(|m| m.checked_mul(10))
-                        .and_then(|m| m.checked_add(u64::from(d - b'0')));
+                    // Wraps only past 19 digits, which are discarded below.
+                    m = m.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
                     self.pos += 1;
                 }
+                magnitude = (self.pos - first <= 19).then_some(m);
             }
             Some(_) => return Err(self.malformed()),
             None => return Err(TRUNCATED),
