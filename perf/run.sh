@@ -111,6 +111,7 @@ sysctl -qw net.core.rmem_max="$RCVBUF" || log "could not raise rmem_max (not roo
 [[ -n ${SKB_DEFER:-} ]] && sysctl -qw net.core.skb_defer_max="$SKB_DEFER"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 udp_rcvbuf_errors() { # system-wide Udp RcvbufErrors
     awk '/^Udp:/ { if (h) { for (i = 2; i <= NF; i++) if (name[i] == "RcvbufErrors") print $i; exit }
@@ -179,6 +180,8 @@ run_one() { # scenario size rate (the scenario's env is sourced by the caller)
     done
     local t0 snmp0 probe_pid=""
     t0=$(cpu_ticks "$pid")
+    local u0 u1
+    u0=$(user_ticks "$pid")
     snmp0=$(udp_rcvbuf_errors)
     if [[ -n $probe_out ]]; then
         taskset -c "$GEN_CPU" python3 "$ROOT/perf/probe.py" send "$PROBE" "$port" "$PROBE_RATE" \
@@ -212,6 +215,7 @@ run_one() { # scenario size rate (the scenario's env is sourced by the caller)
     done
     local t1 rss snmp1
     t1=$(cpu_ticks "$pid")
+    u1=$(user_ticks "$pid")
     snmp1=$(udp_rcvbuf_errors)
     rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$pid/status")
     kill -TERM "$pid"; wait "$pid" || log "$scenario: hekad exited with $? (see $dir/stderr)"
@@ -234,6 +238,7 @@ run_one() { # scenario size rate (the scenario's env is sourced by the caller)
     fi
     cpu_s=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN {printf "%.2f", (b - a) / hz}')
     us=$(awk -v c="$cpu_s" -v w="$written" 'BEGIN {printf "%.2f", w ? c * 1e6 / w : 0}')
+    log "$scenario $size $rate: cpu $cpu_s s, of which user $(awk -v a="$u0" -v b="$u1" -v hz="$hz" 'BEGIN {printf "%.2f", (b - a) / hz}') s (the rest is the kernel: receive, softirq, write)"
     offered=$rate; [[ $rate == max ]] && offered="max $(awk -v s="$sent" -v t="$secs" 'BEGIN {printf "%.0fk", t ? s / t / 1000 : 0}')"
     if [[ -n $probe_out ]]; then
         local np
