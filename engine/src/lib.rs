@@ -36,6 +36,7 @@ mod registry;
 mod report;
 mod ring;
 mod runner;
+pub mod scan;
 mod sequence;
 mod sequencer;
 mod snapshot;

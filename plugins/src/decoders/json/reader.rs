@@ -146,35 +146,6 @@ fn unicode_escape(b: &[u8]) -> Option<(char, usize)> {
     }
 }
 
-/// Index of the first `"`, `\\` or control byte in `s` (`s.len()` if none), found eight
-/// bytes at a time: for each byte class, `(w - 0x01..) & !w & 0x80..` flags zero bytes of
-/// `w` (here: of `w` XOR the byte searched), `(w - 0x20..) & !w & 0x80..` flags bytes below
-/// 0x20. A borrow can only flag a byte above one that is flagged rightly, so the lowest
-/// flag is exact.
-fn find_special(s: &[u8]) -> usize {
-    const LO: u64 = u64::from_le_bytes([0x01; 8]);
-    const HI: u64 = u64::from_le_bytes([0x80; 8]);
-    const QUOTE: u64 = u64::from_le_bytes([b'"'; 8]);
-    const BACKSLASH: u64 = u64::from_le_bytes([b'\\'; 8]);
-    const SPACE: u64 = u64::from_le_bytes([0x20; 8]);
-    let zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
-    let mut chunks = s.chunks_exact(8);
-    let mut i = 0;
-    for c in &mut chunks {
-        let w = u64::from_le_bytes(c.try_into().unwrap_or_default());
-        let flags = zero(w ^ QUOTE) | zero(w ^ BACKSLASH) | (w.wrapping_sub(SPACE) & !w & HI);
-        if flags != 0 {
-            return i + (flags.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    let tail = chunks.remainder();
-    i + tail
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .unwrap_or(tail.len())
-}
-
 fn hex4(b: &[u8]) -> Option<u32> {
     b.iter()
         .try_fold(0u32, |acc, &c| Some(acc << 4 | char::from(c).to_digit(16)?))
@@ -290,7 +261,9 @@ impl<'a> Reader<'a> {
         let mut i = start + 1;
         let mut escaped = false;
         loop {
-            i += b.get(i..).map_or(0, find_special);
+            i += b
+                .get(i..)
+                .map_or(0, engine::scan::find_quote_backslash_or_control);
             match b.get(i) {
                 None => {
                     self.pos = b.len();
@@ -508,37 +481,6 @@ mod tests {
         let mut out = String::new();
         Reader::new(json).string_into(&mut out).unwrap();
         assert!(out.capacity() <= json.len());
-    }
-
-    #[test]
-    fn find_special_finds_the_first_special_byte() {
-        let naive = |s: &[u8]| s.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
-        for len in 0..24 {
-            for at in 0..=len {
-                for special in [b'"', b'\\', 0, 0x1f, b'\n'] {
-                    for filler in [b'a', 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff, 0xdc] {
-                        let mut s = vec![filler; len];
-                        if at < len {
-                            s[at] = special;
-                            // A second special byte later must not matter.
-                            if at + 1 < len {
-                                s[len - 1] = 0;
-                            }
-                        }
-                        let want = naive(&s).unwrap_or(len);
-                        assert_eq!(find_special(&s), want, "{s:?}");
-                    }
-                }
-            }
-        }
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn find_special_agrees_with_a_byte_loop(s in proptest::collection::vec(0u8.., 0..64)) {
-            let naive = s.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
-            proptest::prop_assert_eq!(find_special(&s), naive.unwrap_or(s.len()));
-        }
     }
 
     #[test]
