@@ -83,6 +83,8 @@ impl PluginConfig for MsgPackDecoderConfig {
 #[derive(Debug, Default)]
 pub struct MsgPack {
     fields: Flattener,
+    /// Remembers the last RFC 3339 timestamp's minute.
+    timestamps: rfc3339::Parser,
 }
 
 impl MsgPack {
@@ -134,7 +136,7 @@ impl MsgPack {
                 Key::Timestamp => {
                     timestamp = match v {
                         Value::Int(ns) => Some(ns),
-                        Value::Str(b, _) => rfc3339::parse(b),
+                        Value::Str(b, _) => self.timestamps.parse(b),
                         _ => None,
                     }
                 }
