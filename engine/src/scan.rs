@@ -1,5 +1,5 @@
 //! Byte scans for the decoders' inner loops, sixteen bytes per step: SSE2 on x86_64 (part of
-//! its baseline, so no runtime detection), a byte loop elsewhere. They live here because
+//! its baseline, so no runtime detection), a byte loop or `std` elsewhere. They live here because
 //! `unsafe` lives only in `engine`.
 
 /// Index of the first byte of `s` that is `"`, `\` or a control byte (below 0x20), or
@@ -59,6 +59,60 @@ fn sse2_prefix(s: &[u8]) -> usize {
     i
 }
 
+/// `bytes` as text: [`std::str::from_utf8`], with a fast path for all-ASCII input (most
+/// log lines), checked sixteen bytes per step.
+///
+/// # Errors
+///
+/// The [`std::str::Utf8Error`] of `from_utf8` (where the first bad byte is).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(engine::scan::utf8(b"plain"), Ok("plain"));
+/// assert_eq!(engine::scan::utf8("café".as_bytes()), Ok("café"));
+/// assert_eq!(engine::scan::utf8(b"ab\xffcd").unwrap_err().valid_up_to(), 2);
+/// ```
+#[inline]
+pub fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    if !is_ascii(bytes) {
+        return std::str::from_utf8(bytes);
+    }
+    // SAFETY: every byte is below 0x80 (checked just above), and ASCII is valid UTF-8.
+    Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
+/// Whether every byte of `s` is below 0x80.
+#[inline]
+fn is_ascii(s: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128};
+        let mut i = 0;
+        // SAFETY: SSE2 is part of the x86_64 baseline. Each unaligned load reads
+        // `s[i..i + 16]` (or `s[i + 16..i + 32]`), inside `s` by the loop conditions.
+        unsafe {
+            while i + 32 <= s.len() {
+                let a = _mm_loadu_si128(s.as_ptr().add(i).cast());
+                let b = _mm_loadu_si128(s.as_ptr().add(i + 16).cast());
+                if _mm_movemask_epi8(_mm_or_si128(a, b)) != 0 {
+                    return false;
+                }
+                i += 32;
+            }
+            if i + 16 <= s.len() {
+                if _mm_movemask_epi8(_mm_loadu_si128(s.as_ptr().add(i).cast())) != 0 {
+                    return false;
+                }
+                i += 16;
+            }
+        }
+        s[i..].is_ascii()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    s.is_ascii()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,7 +144,28 @@ mod tests {
         }
     }
 
+    #[test]
+    fn utf8_takes_ascii_fast_and_everything_else_to_std() {
+        for len in 0..70 {
+            for at in 0..len {
+                for bad in [0x80u8, 0xc3, 0xff] {
+                    let mut s = vec![b'a'; len];
+                    s[at] = bad;
+                    assert_eq!(utf8(&s), std::str::from_utf8(&s), "{s:?}");
+                }
+            }
+            let s = vec![b'a'; len];
+            assert_eq!(utf8(&s), std::str::from_utf8(&s));
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn utf8_agrees_with_std(s in proptest::collection::vec(0u8.., 0..100), text in ".{0,40}") {
+            proptest::prop_assert_eq!(utf8(&s), std::str::from_utf8(&s));
+            proptest::prop_assert_eq!(utf8(text.as_bytes()), Ok(text.as_str()));
+        }
+
         #[test]
         fn agrees_with_a_byte_loop(s in proptest::collection::vec(0u8.., 0..100)) {
             proptest::prop_assert_eq!(find_quote_backslash_or_control(&s), naive(&s));

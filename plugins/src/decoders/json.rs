@@ -117,7 +117,7 @@ impl Json {
         msg.clear();
         // One UTF-8 check for the whole datagram (a JSON text must be UTF-8): every string
         // is then a slice of it, never validated again.
-        let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::InvalidUtf8 {
+        let text = engine::scan::utf8(bytes).map_err(|e| DecodeError::InvalidUtf8 {
             offset: e.valid_up_to(),
         })?;
         let mut r = Reader::new(text);

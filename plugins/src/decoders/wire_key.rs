@@ -68,7 +68,11 @@ mod tests {
             bent[name.len() / 2] ^= 0x20;
             assert_eq!(Key::of(&bent), Key::Unknown, "{name}");
             assert_eq!(Key::of(&name.as_bytes()[1..]), Key::Unknown, "{name}");
-            assert_eq!(Key::of(format!("{name}s").as_bytes()), Key::Unknown, "{name}");
+            assert_eq!(
+                Key::of(format!("{name}s").as_bytes()),
+                Key::Unknown,
+                "{name}"
+            );
         }
         assert_eq!(Key::of(b""), Key::Unknown);
         assert_eq!(Key::of(b"Type"), Key::Unknown);
