@@ -4,31 +4,14 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tests::{json_datagram, send_paced, seqs_in, Hekad};
+use tests::{json_datagram, send_paced, seqs_in, udp_json_to_files, Hekad};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hekad");
 
-/// udp → one FileOutput per (name, path).
+/// udp → one FileOutput per (name, path), each committing every 50 ms.
 fn config(outputs: &[(&str, &str)]) -> String {
-    let sections: Vec<String> = outputs
-        .iter()
-        .map(|(n, p)| {
-            format!(
-                r#"{{"name": "{n}", "type": "FileOutput", "path": "{p}", "flush_interval_ms": 50}}"#
-            )
-        })
-        .collect();
-    let names: Vec<String> = outputs.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-    format!(
-        r#"{{
-  "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}}],
-  "decoders": [{{"name": "json", "type": "JsonDecoder", "default": true}}],
-  "outputs":  [{}],
-  "chains":   {{"default": {{"outputs": [{}]}}}}
-}}"#,
-        sections.join(", "),
-        names.join(", ")
-    )
+    let outputs: Vec<_> = outputs.iter().map(|&(n, p)| (n, p, 50)).collect();
+    udp_json_to_files(&outputs)
 }
 
 fn wait_seqs(path: &std::path::Path, n: usize) -> Vec<u64> {

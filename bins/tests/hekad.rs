@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use tests::{json_datagram, send_paced, seqs_in, Hekad};
+use tests::{json_datagram, send_paced, seqs_in, udp_json_to_files, Hekad};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hekad");
 
@@ -17,15 +17,7 @@ fn write_config(dir: &Path, body: &str) -> PathBuf {
 }
 
 fn file_config(out: &str) -> String {
-    format!(
-        r#"{{
-  "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}}],
-  "decoders": [{{"name": "json", "type": "JsonDecoder", "default": true}}],
-  "outputs":  [{{"name": "out", "type": "FileOutput", "path": "{out}", "format": "text",
-                 "flush_interval_ms": 100}}],
-  "chains":   {{"default": {{"outputs": ["out"]}}}}
-}}"#
-    )
+    udp_json_to_files(&[("out", out, 100)])
 }
 
 #[test]

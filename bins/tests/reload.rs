@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tests::{json_datagram, send_paced, seqs_in, Hekad};
+use tests::{json_datagram, send_paced, seqs_in, udp_json_to_files, Hekad};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hekad");
 
@@ -21,26 +21,10 @@ fn serial() -> MutexGuard<'static, ()> {
 
 /// udp → out (and `extra` outputs, each also in the default chain).
 fn config(flush_ms: u64, extra: &[&str]) -> String {
-    let mut outputs = vec![format!(
-        r#"{{"name": "out", "type": "FileOutput", "path": "out.log", "flush_interval_ms": {flush_ms}}}"#
-    )];
-    let mut names = vec!["\"out\"".to_string()];
-    for e in extra {
-        outputs.push(format!(
-            r#"{{"name": "{e}", "type": "FileOutput", "path": "{e}.log", "flush_interval_ms": 50}}"#
-        ));
-        names.push(format!("\"{e}\""));
-    }
-    format!(
-        r#"{{
-  "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}}],
-  "decoders": [{{"name": "json", "type": "JsonDecoder", "default": true}}],
-  "outputs":  [{}],
-  "chains":   {{"default": {{"outputs": [{}]}}}}
-}}"#,
-        outputs.join(",\n               "),
-        names.join(", ")
-    )
+    let paths: Vec<String> = extra.iter().map(|e| format!("{e}.log")).collect();
+    let mut outputs = vec![("out", "out.log", flush_ms)];
+    outputs.extend(extra.iter().zip(&paths).map(|(e, p)| (*e, p.as_str(), 50)));
+    udp_json_to_files(&outputs)
 }
 
 fn count_lines(h: &Hekad, needle: &str) -> usize {

@@ -331,7 +331,25 @@ mod tests {
     use std::net::UdpSocket;
     use std::os::fd::AsFd;
 
-    use super::SendMmsg;
+    use super::{start_writeback, SendMmsg};
+
+    #[test]
+    fn writeback_starts_on_a_file_and_is_refused_on_a_pipe() {
+        use std::io::Write as _;
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&[7; 8192]).unwrap();
+        start_writeback(file.as_fd(), 0, 8192).unwrap();
+        let (reader, writer) = std::io::pipe().unwrap();
+        let e = start_writeback(writer.as_fd(), 0, 1 << 20).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ESPIPE), "{e}");
+        assert_eq!(
+            start_writeback(file.as_fd(), u64::MAX, 1)
+                .unwrap_err()
+                .kind(),
+            std::io::ErrorKind::InvalidInput
+        );
+        drop(reader);
+    }
 
     #[test]
     fn sendmmsg_sends_each_range_as_one_datagram() {

@@ -151,6 +151,30 @@ impl Drop for Hekad {
     }
 }
 
+/// A config: one UdpInput `udp` on a free loopback port → JsonDecoder `json` (default) →
+/// the default chain → one FileOutput per `(name, path, flush_interval_ms)`.
+pub fn udp_json_to_files(outputs: &[(&str, &str, u64)]) -> String {
+    let sections: Vec<String> = outputs
+        .iter()
+        .map(|(n, p, ms)| {
+            format!(
+                r#"{{"name": "{n}", "type": "FileOutput", "path": "{p}", "flush_interval_ms": {ms}}}"#
+            )
+        })
+        .collect();
+    let names: Vec<String> = outputs.iter().map(|(n, ..)| format!("\"{n}\"")).collect();
+    format!(
+        r#"{{
+  "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}}],
+  "decoders": [{{"name": "json", "type": "JsonDecoder", "default": true}}],
+  "outputs":  [{}],
+  "chains":   {{"default": {{"outputs": [{}]}}}}
+}}"#,
+        sections.join(",\n               "),
+        names.join(", ")
+    )
+}
+
 /// A metlog-style JSON datagram carrying sequence number `seq` in its payload and fields.
 pub fn json_datagram(seq: u64, out: &mut Vec<u8>) {
     use std::io::Write as _;
