@@ -65,13 +65,14 @@ fn accepted(page: &HashMap<String, f64>) -> f64 {
 }
 
 #[test]
-fn metrics_rise_under_load_and_never_exceed_the_final_counts() {
+fn metrics_rise_under_load_and_equal_the_final_counts_at_rest() {
     let dir = tempfile::tempdir().unwrap();
     let mut hekad = Hekad::start_with_config(BIN, dir.path(), &config(Some("127.0.0.1:0")));
     let udp = hekad.udp_addr("udp");
     let http = hekad.listen_addr("http", "http");
     assert_eq!(get(http, "/health"), (200, "ok\n".to_string()));
     assert_eq!(get(http, "/nope").0, 404);
+    assert_eq!(tcp_listeners_of(hekad.pid()), 1, "the status endpoint's listener");
 
     const N: u64 = 40_000;
     let sender = thread::spawn(move || send_paced(udp, N, 10_000, json_datagram));
@@ -139,11 +140,37 @@ fn metrics_rise_under_load_and_never_exceed_the_final_counts() {
     assert!(doc["counters"]["udp"]["accepted"].as_f64().unwrap() >= accepted(&s));
 
     assert_eq!(sender.join().unwrap(), N);
-    thread::sleep(Duration::from_millis(300));
-    let last = samples(&scrape());
+    // Quiescent once the file output has committed every accepted message: from then on
+    // the scrape must equal the final report, counter for counter.
+    let counter = |s: &HashMap<String, f64>, owner: &str, name: &str| {
+        s.get(&format!("hekad_{name}_total{{owner=\"{owner}\"}}"))
+            .copied()
+            .unwrap_or_else(|| panic!("hekad_{name}_total{{owner={owner:?}}} not scraped"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let last = loop {
+        let s = samples(&scrape());
+        let accepted = counter(&s, "udp", "accepted");
+        let settled = counter(&s, "out", "delivered") == accepted
+            && accepted + counter(&s, "udp", "kernel_drops") == N as f64;
+        if settled || Instant::now() > deadline {
+            break s;
+        }
+        thread::sleep(Duration::from_millis(100));
+    };
+    for (owner, name) in [
+        ("udp", "accepted"),
+        ("decode", "decoded"),
+        ("out", "delivered"),
+    ] {
+        assert!(
+            counter(&last, owner, name) > counter(&first, owner, name),
+            "{owner}.{name} rose under load"
+        );
+    }
     let hekad = hekad.stop_gracefully();
 
-    // Every counter of the last scrape is at most its final value.
+    // Every counter of the last scrape equals its final value.
     let mut compared = 0;
     for (key, v) in &last {
         let Some(rest) = key.strip_prefix("hekad_") else {
@@ -156,7 +183,7 @@ fn metrics_rise_under_load_and_never_exceed_the_final_counts() {
         let fin = hekad
             .final_count(owner, name)
             .unwrap_or_else(|| panic!("{owner}.{name} missing from the final report"));
-        assert!(*v <= fin as f64, "{key} = {v} > final {fin}");
+        assert_eq!(*v, fin as f64, "{key} scraped at rest vs the final report");
         compared += 1;
     }
     assert!(compared >= 10, "only {compared} counters compared");
@@ -172,12 +199,42 @@ fn http_is_off_without_the_section() {
     let dir = tempfile::tempdir().unwrap();
     let mut hekad = Hekad::start_with_config(BIN, dir.path(), &config(None));
     hekad.udp_addr("udp");
+    let listening = tcp_listeners_of(hekad.pid());
     let hekad = hekad.stop_gracefully();
     assert!(
         !hekad.stderr().iter().any(|l| l.contains("listening http")),
         "{:#?}",
         hekad.stderr()
     );
+    assert_eq!(listening, 0, "hekad listens on TCP without an http section");
+}
+
+/// How many listening TCP sockets process `pid` holds: its socket fds' inodes looked up in
+/// `/proc/net/tcp{,6}` (state `0A` is LISTEN).
+fn tcp_listeners_of(pid: u32) -> usize {
+    let mut inodes = std::collections::HashSet::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
+        let target = std::fs::read_link(fd.unwrap().path()).unwrap_or_default();
+        let target = target.to_string_lossy();
+        if let Some(inode) = target
+            .strip_prefix("socket:[")
+            .and_then(|t| t.strip_suffix(']'))
+        {
+            inodes.insert(inode.to_string());
+        }
+    }
+    assert!(!inodes.is_empty(), "hekad holds its UDP socket");
+    let mut n = 0;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for row in text.lines().skip(1) {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            if cols.get(3) == Some(&"0A") && cols.get(9).is_some_and(|i| inodes.contains(*i)) {
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 #[test]
@@ -189,7 +246,23 @@ fn a_bad_http_address_is_a_clear_error() {
         .expect("hekad exits");
     assert_eq!(status.code(), Some(1));
     let err = hekad.stderr().join("\n");
-    assert!(err.contains("http: cannot listen on \"nowhere\""), "{err}");
+    assert!(
+        err.contains("hekad.json:")
+            && err.contains(": http.address: \"nowhere\" is not a host:port"),
+        "{err}"
+    );
+    // `hekad validate` says the same without starting anything.
+    let out = Command::new(BIN)
+        .arg("validate")
+        .arg(dir.path().join("hekad.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("http.address: \"nowhere\" is not a host:port"),
+        "{err}"
+    );
 }
 
 /// The Chromium binary: `HEKAD_CHROMIUM`, else the first of the usual names on `PATH`.
@@ -262,6 +335,23 @@ fn data_attr<'a>(dom: &'a str, id: &str, attr: &str) -> Option<&'a str> {
     Some(&v[..v.find('"')?])
 }
 
+/// Whether a `<polyline>` element of series `name` is in `dom`.
+fn polyline_of(dom: &str, name: &str) -> bool {
+    let attr = format!("data-series=\"{name}\"");
+    dom.split("<polyline").skip(1).any(|tag| {
+        tag.split('>')
+            .next()
+            .is_some_and(|attrs| attrs.contains(&attr))
+    })
+}
+
+/// The latest value the legend shows for series `name`.
+fn legend_value(dom: &str, name: &str) -> Option<f64> {
+    let key = format!("data-series=\"{name}\" data-value=\"");
+    let v = &dom[dom.find(&key)? + key.len()..];
+    v[..v.find('"')?].parse().ok()
+}
+
 #[test]
 fn dashboard_plots_a_nonzero_rate_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
@@ -294,7 +384,7 @@ fn dashboard_plots_a_nonzero_rate_in_headless_chromium() {
         rate = data_attr(&dom, "rate-total", "rate")
             .and_then(|r| r.parse().ok())
             .unwrap_or(0.0);
-        if rate > 0.0 {
+        if rate > 0.0 && legend_value(&dom, "out (output)").is_some_and(|v| v > 0.0) {
             break;
         }
     }
@@ -303,11 +393,21 @@ fn dashboard_plots_a_nonzero_rate_in_headless_chromium() {
     hekad.stop_gracefully();
 
     assert!(rate > 0.0, "no input rate on the dashboard; DOM:\n{dom}");
-    assert!(
-        dom.contains("<polyline") && dom.contains("data-series=\"udp (input)\""),
-        "the rate plot has a udp line; DOM:\n{dom}"
-    );
-    assert!(dom.contains("data-series=\"occupancy\""), "{dom}");
+    // One plotted line per input and per output, and the ring's occupancy; the legend
+    // shows each line's latest value, non-zero under load for the input and the output.
+    for series in ["udp (input)", "out (output)", "occupancy"] {
+        assert!(
+            polyline_of(&dom, series),
+            "no plotted line {series:?}; DOM:\n{dom}"
+        );
+    }
+    for series in ["udp (input)", "out (output)"] {
+        let v = legend_value(&dom, series).unwrap_or_else(|| panic!("{series} legend; {dom}"));
+        assert!(
+            v > 0.0,
+            "{series} plotted at {v} msg/s under load; DOM:\n{dom}"
+        );
+    }
     let shot = std::fs::read(&png).expect("screenshot saved");
     assert!(
         shot.starts_with(b"\x89PNG\r\n\x1a\n") && shot.len() > 10_000,

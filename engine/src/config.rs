@@ -165,6 +165,10 @@ impl Config {
             .engine
             .check()
             .map_err(|(path, message)| config.error_at_path(path, message))?;
+        if let Some(http) = &config.http {
+            http.check()
+                .map_err(|m| config.error_at_path("http.address", m))?;
+        }
         validate::check(&config)?;
         Ok(config)
     }

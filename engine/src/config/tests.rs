@@ -541,6 +541,16 @@ fn http_section() {
     assert_eq!(c.http.unwrap().address, "127.0.0.1:4352");
     let e = error(r#"{"http": {"adress": "x"}}"#);
     assert_eq!(e.path(), "http.adress");
+    assert_eq!(
+        parse(r#"{"http": {}}"#).http.unwrap().address,
+        "127.0.0.1:4352"
+    );
+    let e = error("{\"http\": {\"address\": \":4352\"}}");
+    assert_eq!(e.path(), "http.address");
+    assert!(
+        e.to_string().contains("\":4352\" is not a host:port"),
+        "{e}"
+    );
 }
 
 #[test]
