@@ -72,7 +72,11 @@ fn metrics_rise_under_load_and_equal_the_final_counts_at_rest() {
     let http = hekad.listen_addr("http", "http");
     assert_eq!(get(http, "/health"), (200, "ok\n".to_string()));
     assert_eq!(get(http, "/nope").0, 404);
-    assert_eq!(tcp_listeners_of(hekad.pid()), 1, "the status endpoint's listener");
+    assert_eq!(
+        tcp_listeners_of(hekad.pid()),
+        1,
+        "the status endpoint's listener"
+    );
 
     const N: u64 = 40_000;
     let sender = thread::spawn(move || send_paced(udp, N, 10_000, json_datagram));

@@ -1,5 +1,5 @@
 //! The daemon's own log, on stderr: never per message, warnings and errors rate-limited
-//! ([`RateLimited`]).
+//! per call site ([`warn`], [`error`]; hot stages keep a [`RateLimited`] of their own).
 //!
 //! Two formats, chosen once at start with [`init`] (`hekad --log-format`):
 //!
@@ -24,11 +24,13 @@
 
 use std::fmt::{self, Arguments, Display};
 use std::io::Write as _;
+use std::panic::Location;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod rate_limited;
+mod sites;
 mod timestamp;
 
 pub use rate_limited::RateLimited;
@@ -169,14 +171,30 @@ pub fn log(level: Level, msg: Arguments<'_>, fields: &[(&str, &dyn Display)]) {
         .unwrap_or(());
 }
 
-/// Writes one `error` line.
+/// Writes one `error` line, at most a burst per call site (see [`warn`]).
+#[track_caller]
 pub fn error(args: Arguments<'_>) {
-    log(Level::Error, args, &[]);
+    if enabled(Level::Error) && sites::allow(Location::caller()) {
+        log(Level::Error, args, &[]);
+    }
 }
 
-/// Writes one `warn` line.
+/// Writes one `warn` line, at most a burst per call site: each place in the code that
+/// warns gets its own [`RateLimited`] (5 lines per 10 s), so a condition that repeats
+/// (a destination refusing every reconnect, a file that cannot be reopened at every
+/// commit) cannot flood the log. What was held back is reported as `<file:line>:
+/// suppressed N similar messages` when that place next logs, and by
+/// [`flush_suppressed`] (called when a supervisor's pipeline has finished).
+#[track_caller]
 pub fn warn(args: Arguments<'_>) {
-    log(Level::Warn, args, &[]);
+    if enabled(Level::Warn) && sites::allow(Location::caller()) {
+        log(Level::Warn, args, &[]);
+    }
+}
+
+/// Reports every call site's suppressed count not yet reported (see [`warn`]).
+pub fn flush_suppressed() {
+    sites::flush();
 }
 
 /// Writes one `info` line.

@@ -187,6 +187,7 @@ impl Supervisor {
         } = self;
         current.wait();
         sockets.retain(&[]);
+        crate::log::flush_suppressed();
         Report::new(&counters, started.elapsed(), &inputs, &outputs)
     }
 

@@ -105,7 +105,8 @@ impl RateLimited {
         self.log(Level::Warn, args);
     }
 
-    fn report_suppressed(&mut self) {
+    /// Logs `suppressed N similar messages` if any were, and starts counting again.
+    pub(super) fn report_suppressed(&mut self) {
         if self.suppressed == 0 {
             return;
         }
