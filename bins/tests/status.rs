@@ -242,6 +242,19 @@ fn tcp_listeners_of(pid: u32) -> usize {
 }
 
 #[test]
+fn health_stays_ok_through_a_reload_and_a_changed_http_section_waits_for_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut hekad = Hekad::start_with_config(BIN, dir.path(), &config(Some("127.0.0.1:0")));
+    let http = hekad.listen_addr("http", "http");
+    std::fs::write(dir.path().join("hekad.json"), config(None)).unwrap();
+    hekad.signal("HUP");
+    let warned = hekad.wait_for_stderr("the http section changed", Duration::from_secs(20));
+    assert!(warned.is_some(), "{:#?}", hekad.stderr());
+    assert_eq!(get(http, "/health"), (200, "ok\n".to_string()));
+    hekad.stop_gracefully();
+}
+
+#[test]
 fn a_bad_http_address_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut hekad = Hekad::start_with_config(BIN, dir.path(), &config(Some("nowhere")));

@@ -38,6 +38,9 @@ pub struct Gauges {
     pub(crate) outputs: Vec<String>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) stop: Arc<AtomicBool>,
+    /// Set by a reload before it stops this pipeline: its stop is a hand-over, not the
+    /// process stopping, so the snapshot does not say `stopping` (`/health` stays 200).
+    pub(crate) replaced: AtomicBool,
     pub(crate) started: Instant,
 }
 
@@ -77,7 +80,8 @@ impl Gauges {
             report,
             taken,
             uptime,
-            stopping: self.stop.load(Ordering::Relaxed),
+            // `Acquire` pairs with `Pipeline::stop`: a reload marks `replaced` first.
+            stopping: self.stop.load(Ordering::Acquire) && !self.replaced.load(Ordering::Relaxed),
             ring: RingGauge {
                 size: self.pool_size as u64,
                 published,

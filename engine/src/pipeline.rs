@@ -48,8 +48,10 @@ pub struct Pipeline {
 impl Pipeline {
     /// Asks the pipeline to stop: inputs stop reading, every stage drains what was
     /// published, outputs commit. Returns at once; [`Pipeline::wait`] for the end.
+    /// Ordering: `Release`, so a gauge reader that sees the stop (`Acquire`) also sees a
+    /// reload's `replaced` mark stored before it.
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Release);
         self.wake_all();
     }
 

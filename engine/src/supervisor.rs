@@ -8,6 +8,7 @@
 //! one sender's messages stay in order), its outputs only after the old pipeline has
 //! drained as on shutdown and closed its files, so no two writers share a path.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -110,6 +111,13 @@ impl Supervisor {
     /// A [`StartError`] from validating or building the new pipeline.
     pub fn reload(&mut self, registry: &Registry, config: Config) -> Result<Reloaded, StartError> {
         let kept = unchanged(&self.config, &config);
+        if config.http != self.config.http {
+            // The status server belongs to the process, not to a pipeline.
+            crate::log::warn(format_args!(
+                "reload: the http section changed; the status endpoint stays as it started \
+                 until hekad restarts"
+            ));
+        }
         let shared = Shared {
             counters: self.counters.clone(),
             sockets: self.sockets.clone(),
@@ -128,6 +136,7 @@ impl Supervisor {
         // The old inputs stop reading (leaving the sockets' queues to the new ones); then
         // the new inputs start, so messages of one sender stay in order.
         self.sockets.set_reloading(true);
+        old.gauges().replaced.store(true, Ordering::Relaxed);
         old.stop();
         while !old.inputs_done() && t0.elapsed() < timeout {
             std::thread::sleep(Duration::from_millis(1));

@@ -533,7 +533,6 @@ pub(crate) fn start(
     debug_assert!(stages.is_empty());
     let listeners = listeners.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let keys = std::mem::take(&mut *socket_keys.lock().unwrap_or_else(|e| e.into_inner()));
-    let _ = &v.stages;
     let started = Instant::now();
     let outputs: Vec<String> = v.outputs.iter().map(|(s, _)| s.name.clone()).collect();
     let gauges = Arc::new(Gauges {
@@ -550,6 +549,7 @@ pub(crate) fn start(
         outputs: outputs.clone(),
         counters: counters.clone(),
         stop: stop.clone(),
+        replaced: AtomicBool::new(false),
         started,
     });
     Ok(Pipeline {
