@@ -40,7 +40,6 @@ pub struct Validated {
     outputs: ParsedSections,
     filter_matchers: Vec<Option<Matcher>>,
     output_matchers: Vec<Option<Matcher>>,
-    stages: Vec<StageInfo>,
     /// The thread plan.
     pub plan: Plan,
     /// Notes worth printing (rounded pool size, cores this host lacks...).
@@ -162,7 +161,6 @@ pub fn validate(registry: &Registry, config: &Config) -> Result<Validated, Confi
         decoders,
         filters,
         outputs,
-        stages,
         plan,
         warnings,
     })
