@@ -192,9 +192,40 @@ pub fn warn(args: Arguments<'_>) {
     }
 }
 
-/// Reports every call site's suppressed count not yet reported (see [`warn`]).
+/// Reports every call site's suppressed count not yet reported (see [`warn`]), and the
+/// panics [`install_panic_hook`]'s hook held back.
 pub fn flush_suppressed() {
     sites::flush();
+    sites::flush_panics();
+}
+
+/// Replaces the default panic hook (a line per panic, straight to stderr) with one that
+/// logs `error: thread <name> panicked at <file:line:col>: <message>` through this log,
+/// at most 5 per 10 s: a plugin that panics every thousandth message is contained by the
+/// engine (counted, restarted) and must not flood the log either. For daemons: a test
+/// harness wants every panic's message.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        if !sites::allow_panic() {
+            return;
+        }
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("(not a string)");
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        let at = info
+            .location()
+            .map_or_else(String::new, |l| format!(" at {l}"));
+        log(
+            Level::Error,
+            format_args!("thread {name} panicked{at}: {message}"),
+            &[],
+        );
+    }));
 }
 
 /// Writes one `info` line.

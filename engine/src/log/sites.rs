@@ -27,6 +27,27 @@ pub(super) fn allow(site: &'static Location<'static>) -> bool {
     allowed
 }
 
+/// One limiter for every panic (see [`super::install_panic_hook`]).
+static PANICS: Mutex<Option<RateLimited>> = Mutex::new(None);
+
+fn panics() -> MutexGuard<'static, Option<RateLimited>> {
+    PANICS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether a panic's message may be logged now; counts it as suppressed if not.
+pub(super) fn allow_panic() -> bool {
+    panics()
+        .get_or_insert_with(|| RateLimited::named("panics"))
+        .allow()
+}
+
+/// Reports the panics held back and not reported yet.
+pub(super) fn flush_panics() {
+    if let Some(limit) = panics().as_mut() {
+        limit.report_suppressed();
+    }
+}
+
 /// Reports what every site suppressed and has not reported yet.
 pub(super) fn flush() {
     for (_, limit) in sites().iter_mut() {

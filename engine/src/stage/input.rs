@@ -1,5 +1,6 @@
 //! The input stage: waits for readiness holding no slot, then claims, fills and publishes.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ pub(crate) struct InputStage {
     gate: Option<DoneFlag>,
     accepted: Counter,
     errors: Counter,
+    panics: Counter,
     error_log: RateLimited,
 }
 
@@ -66,6 +68,7 @@ impl InputStage {
         InputStage {
             accepted: counters.get(&name, "accepted"),
             errors: counters.get(&name, "read_errors"),
+            panics: counters.get(&name, "panics"),
             error_log: RateLimited::named(format!("input {name}")),
             name,
             input,
@@ -136,7 +139,24 @@ impl Stage for InputStage {
         // SAFETY: the claimed range is owned by this stage until `publish` below, and the
         // batch does not outlive this call.
         let mut batch = unsafe { Batch::new(&self.ring, claim.lo, claim.len) };
-        let result = self.input.fill(&mut batch);
+        // A panicking input is contained: what it was reading is lost (counted as a panic),
+        // the claimed slots go out as skips so no consumer waits on them, and the input is
+        // called again at the next poll.
+        let result = match catch_unwind(AssertUnwindSafe(|| self.input.fill(&mut batch))) {
+            Ok(r) => r,
+            Err(_) => {
+                batch.set_filled(0);
+                self.panics.add(1);
+                if self.error_log.allow() {
+                    crate::log::warn(format_args!(
+                        "input {}: panicked while reading; what it was reading is lost, \
+                         reading on",
+                        self.name
+                    ));
+                }
+                Ok(Fill::More)
+            }
+        };
         let filled = batch.filled();
         self.claim_hint = (filled * 2).clamp(MIN_CLAIM, self.batch.max(MIN_CLAIM));
         let mut accepted = 0u64;
