@@ -47,7 +47,7 @@ impl Input for Flaky {
             p.state = PackState::Decoded;
         }
         batch.set_filled(PER_FILL);
-        if call % 3 == 0 {
+        if call.is_multiple_of(3) {
             panic!("flaky input: fill {call}");
         }
         Ok(Fill::More)
