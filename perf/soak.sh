@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # soak.sh: a long run at a steady rate (not in CI). Starts a release hekad on a scenario,
 # drives it with ../shared/perf-peers/udpflood (UDP GSO), samples RSS, fds and threads every
-# minute, and at the end checks the balance line and that the samples stayed flat.
+# minute, and checks that RSS stays within MAX_GROWTH_KB of the first sample, fds and threads
+# stay exactly equal, the balance line is ok and sent = accepted + kernel_drops + truncated.
 #
 #   perf/soak.sh                         # 30 min, udp-json-file, 300k msg/s of 200 B
 #   MINUTES=5 RATE=100000 perf/soak.sh
@@ -52,7 +53,7 @@ report=$ROOT/perf/results/$(date +%F)-$(hostname)-soak.md
     echo "| minute | RSS KiB | fds | threads | lines written |"
     echo "|---:|---:|---:|---:|---:|"
 } | tee -a "$report"
-first_rss=
+first_rss= first_fds= first_threads=
 for m in $(seq 1 "$MINUTES"); do
     sleep 60
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
@@ -60,9 +61,13 @@ for m in $(seq 1 "$MINUTES"); do
     threads=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status")
     lines=$(wc -l <"$out")
     echo "| $m | $rss | $fds | $threads | $lines |" | tee -a "$report"
-    first_rss=${first_rss:-$rss}
+    first_rss=${first_rss:-$rss} first_fds=${first_fds:-$fds} first_threads=${first_threads:-$threads}
     if ((rss > first_rss + MAX_GROWTH_KB)); then
         echo "soak.sh: RSS grew from $first_rss to $rss KiB" | tee -a "$report" >&2
+        exit 1
+    fi
+    if ((fds != first_fds || threads != first_threads)); then
+        echo "soak.sh: fds $first_fds -> $fds, threads $first_threads -> $threads" | tee -a "$report" >&2
         exit 1
     fi
 done
@@ -72,3 +77,12 @@ wait "$pid"
 echo | tee -a "$report"
 grep -E '^  (udp|out|file|balance)' "$WORK/hekad.err" | sed 's/^/    /' | tee -a "$report"
 grep -q 'balance: .*: ok' "$WORK/hekad.err"
+# Every datagram sent is accepted or a counted kernel drop (or truncated).
+count() { grep -E "^  udp: " "$WORK/hekad.err" | grep -oE " $1=[0-9]+" | cut -d= -f2; }
+sent=$(grep -oE 'sent=[0-9]+' "$WORK/flood.out" | tail -1 | cut -d= -f2)
+accepted=$(count accepted) drops=$(count kernel_drops) truncated=$(count truncated)
+echo "sent=$sent accepted=$accepted kernel_drops=$drops truncated=$truncated" | tee -a "$report"
+if ((sent != accepted + drops + truncated)); then
+    echo "soak.sh: sent $sent != accepted + kernel_drops + truncated" | tee -a "$report" >&2
+    exit 1
+fi
