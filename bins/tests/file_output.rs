@@ -4,10 +4,11 @@
 use std::fs::File;
 use std::io::Read as _;
 use std::path::Path;
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tests::{json_datagram, send_paced, seqs_in, seqs_of, udp_json_to_files, Hekad};
+use tests::{json_datagram, send_paced, seqs_in, seqs_of, udp_json_to_files, write_config, Hekad};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hekad");
 
@@ -228,5 +229,47 @@ fn removed_under_load_what_the_removed_file_took_is_counted_as_write_errors() {
     assert_eq!(seqs.len() as u64, delivered, "{stderr}");
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "once each, in order");
     assert!(stderr.contains("was removed while open"), "{stderr}");
+    assert!(stderr.contains(": ok"), "the balance line: {stderr}");
+}
+
+/// A full disk on a regular file: hekad runs under a 32 KiB file size limit (RLIMIT_FSIZE,
+/// SIGXFSZ ignored), so a write past it fails with EFBIG after a short write. The partial
+/// batch is truncated away: the file holds whole lines only, exactly the delivered ones.
+#[test]
+fn a_full_regular_file_holds_only_whole_delivered_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &config(&[("out", "out.log")]));
+    // `ulimit -f` counts 512-byte blocks in sh; an ignored signal stays ignored across exec.
+    let limit_blocks = 64;
+    let script = format!("ulimit -f {limit_blocks} && trap '' XFSZ && exec \"$0\" \"$@\"");
+    let mut h = Hekad::spawn(Command::new("sh").args([
+        "-c",
+        &script,
+        BIN,
+        "--config",
+        config.to_str().unwrap(),
+    ]));
+    let addr = h.udp_addr("udp");
+    // 10,000 lines of 15 bytes, about 1,000 a commit: some commits fit, then none do.
+    send_paced(addr, 10_000, 20_000, json_datagram);
+    h.wait_for_stderr("output out: commit failed", Duration::from_secs(20))
+        .expect("a failed commit is logged");
+    thread::sleep(Duration::from_millis(200));
+    assert!(h.wait_exit(Duration::ZERO).is_none(), "hekad runs on");
+    let h = h.stop_gracefully();
+    let stderr = h.stderr().join("\n");
+    let accepted = h.final_count("udp", "accepted").unwrap();
+    let delivered = h.final_count("out", "delivered").unwrap();
+    let errors = h.final_count("out", "write_errors").unwrap();
+    assert!(delivered > 0 && errors > 0, "{stderr}");
+    assert_eq!(delivered + errors, accepted, "{stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    let out = dir.path().join("out.log");
+    assert!(std::fs::metadata(&out).unwrap().len() <= limit_blocks * 512);
+    let text = whole_lines(&File::open(&out).unwrap());
+    let seqs = seqs_of(&text);
+    assert_eq!(seqs.len(), text.lines().count(), "every line parses");
+    assert_eq!(seqs.len() as u64, delivered, "{stderr}");
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "once each, in order");
     assert!(stderr.contains(": ok"), "the balance line: {stderr}");
 }
