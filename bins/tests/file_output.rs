@@ -3,6 +3,8 @@
 
 use std::fs::File;
 use std::io::Read as _;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 use std::thread;
@@ -272,4 +274,36 @@ fn a_full_regular_file_holds_only_whole_delivered_lines() {
     assert_eq!(seqs.len() as u64, delivered, "{stderr}");
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "once each, in order");
     assert!(stderr.contains(": ok"), "the balance line: {stderr}");
+}
+
+/// An output path in a directory hekad may not write: exit 1 at start, naming the path
+/// and the OS's reason. As root (CI), hekad runs as nobody (65534) next to a root-owned
+/// 0700 directory; otherwise the directory is made 000, which refuses its owner too.
+#[test]
+fn a_directory_hekad_may_not_write_is_a_clear_error_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("private");
+    std::fs::create_dir(&private).unwrap();
+    let as_root = std::fs::metadata(&private).unwrap().uid() == 0;
+    let mode = if as_root { 0o700 } else { 0o000 };
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(mode)).unwrap();
+    // nobody must reach and read the config.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = write_config(dir.path(), &config(&[("out", "private/out.log")]));
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--config", config.to_str().unwrap()]);
+    if as_root {
+        cmd.uid(65534).gid(65534);
+    }
+    let mut h = Hekad::spawn(&mut cmd);
+    let status = h
+        .wait_exit(Duration::from_secs(20))
+        .expect("hekad exits at once");
+    let stderr = h.stderr().join("\n");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("private/out.log"), "{stderr}");
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    // Let the tempdir clean up.
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
