@@ -38,8 +38,14 @@ impl Hekad {
     /// Starts `bin` with `args`, reading its stdout and stderr on threads (a full pipe
     /// would block the daemon).
     pub fn start(bin: impl AsRef<Path>, args: &[&str]) -> Hekad {
-        let mut child = Command::new(bin.as_ref())
-            .args(args)
+        Hekad::spawn(Command::new(bin.as_ref()).args(args))
+    }
+
+    /// Starts `cmd` as [`Hekad::start`] does: hekad itself (with `uid`, say), or a wrapper
+    /// that execs it, so the pid stays hekad's (`sh -c 'ulimit -f 64; exec "$0" "$@"' hekad
+    /// --config ...`).
+    pub fn spawn(cmd: &mut Command) -> Hekad {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -217,7 +223,11 @@ pub fn send_paced(
 
 /// Reads `path` and returns the sequence numbers (`seq=NNNNNNNNNN`) of its lines.
 pub fn seqs_in(path: &Path) -> Vec<u64> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    seqs_of(&std::fs::read_to_string(path).unwrap_or_default())
+}
+
+/// The sequence numbers (`seq=NNNNNNNNNN`) of the lines of `text`.
+pub fn seqs_of(text: &str) -> Vec<u64> {
     text.lines()
         .filter_map(|l| l.find("seq=").map(|i| &l[i + 4..]))
         .filter_map(|s| s.get(..10).and_then(|d| d.parse().ok()))
@@ -258,8 +268,7 @@ pub fn wait_for(counter: &engine::Counter, target: u64, timeout: Duration) -> u6
 impl Hekad {
     /// Writes `body` to `dir/hekad.json` and starts `bin` on it.
     pub fn start_with_config(bin: impl AsRef<Path>, dir: &Path, body: &str) -> Hekad {
-        let path = dir.join("hekad.json");
-        std::fs::write(&path, body).expect("write config");
+        let path = write_config(dir, body);
         Hekad::start(bin, &["--config", path.to_str().expect("utf-8 temp path")])
     }
 
@@ -274,6 +283,13 @@ impl Hekad {
         assert!(status.success(), "exit status {status}; stderr:\n{stderr}");
         self
     }
+}
+
+/// Writes `body` to `dir/hekad.json` and returns that path (for [`Hekad::spawn`]).
+pub fn write_config(dir: &Path, body: &str) -> std::path::PathBuf {
+    let path = dir.join("hekad.json");
+    std::fs::write(&path, body).expect("write config");
+    path
 }
 
 /// The lines of the file at `path` (none when it does not exist yet).

@@ -9,11 +9,18 @@
 //! Failures (issue 7): a failed write or fsync (a full disk, an I/O error) truncates the file
 //! back to its length at the last commit, so it never holds a partial line or a message
 //! counted as failed, and the messages since that commit are counted as write errors; the
-//! next batch tries again. At each commit the path is compared with the open file: when it
-//! was removed or renamed (logrotate), the file is opened again at the path, so new
-//! messages go to the new file without a restart (a reload reopens it too).
+//! next batch tries again.
+//!
+//! Rotation: at each commit the path is compared with the open file. When it was renamed
+//! (logrotate), the commit first finishes on the old file (written, fdatasynced: the lines
+//! since the last commit are durable in the renamed file), then the path is opened again, so
+//! new messages go to the new file without a restart (a reload reopens it too). When the
+//! open file was removed (no name left, `st_nlink == 0`), what was written to it since the
+//! last commit is gone with it: it is truncated away and those messages are counted as
+//! write errors, never delivered. If nothing had been written to it since the last commit
+//! (an idle output), the commit switches first and nothing is lost.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::Write as _;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -29,6 +36,9 @@ use serde::{Deserialize, Serialize};
 use crate::encoders::json::encode_json;
 use crate::encoders::protobuf::encode_frame;
 use crate::encoders::rfc3339;
+
+/// `ENOENT` on Linux: the error a removed file's lost batch is counted with.
+const ENOENT: i32 = 2;
 
 /// Written to the OS once the batch buffer holds this much, between commits.
 const WRITE_THRESHOLD: usize = 1 << 20;
@@ -284,9 +294,10 @@ impl FileWriter {
         }
     }
 
-    /// Opens the path again when the open file is no longer there (removed or renamed).
-    fn reopen_if_moved(&mut self) {
-        let moved = match (std::fs::metadata(&self.path), self.file.metadata()) {
+    /// Opens the path again when `open` (the open file's metadata) is no longer the file at
+    /// the path (removed or renamed). Keeps the old file when opening fails.
+    fn reopen_if_moved(&mut self, open: &std::io::Result<Metadata>) {
+        let moved = match (std::fs::metadata(&self.path), open) {
             (Ok(at_path), Ok(open)) => at_path.ino() != open.ino() || at_path.dev() != open.dev(),
             (Err(_), _) => true,
             (Ok(_), Err(_)) => false,
@@ -312,6 +323,39 @@ impl FileWriter {
         }
     }
 
+    /// Flushes and fdatasyncs what was written since the last commit into the open file,
+    /// unless that file has no name left (removed): then it is truncated back to the last
+    /// commit, since nobody can read it any more. Returns the file's metadata after the
+    /// writes, for the reopen check.
+    fn finish_commit(&mut self) -> std::io::Result<Metadata> {
+        self.write_out();
+        // After the writes: if the file still had a name here, every byte of this batch was
+        // written while it did.
+        let open = self.file.metadata();
+        let removed = open.as_ref().is_ok_and(|m| m.is_file() && m.nlink() == 0);
+        if self.failed.is_none() && removed {
+            engine::log::warn(format_args!(
+                "{} was removed while open: the {} bytes written since the last commit are \
+                 lost (counted as write errors)",
+                self.path.display(),
+                self.written_len.saturating_sub(self.committed_len)
+            ));
+            self.roll_back();
+            self.failed = Some(std::io::Error::from_raw_os_error(ENOENT));
+        }
+        if self.failed.is_none() && self.regular {
+            if let Err(e) = self.file.sync_data() {
+                self.roll_back();
+                self.failed = Some(e);
+            }
+        }
+        if self.failed.is_none() {
+            let len = open.as_ref().map_or(self.written_len, |m| m.len());
+            self.set_committed(len);
+        }
+        open
+    }
+
     /// The file's path.
     pub fn path(&self) -> &std::path::Path {
         &self.path
@@ -333,20 +377,22 @@ impl BatchWriter for FileWriter {
         Ok(())
     }
 
+    /// Finishes the commit on the open file, then switches to a new file if the path
+    /// was rotated. When nothing has been written to the open file since the last commit
+    /// (all of this batch is still in the buffer), the switch comes first, so an idle
+    /// output loses nothing to a removed file.
     fn commit(&mut self) -> Result<(), WriteError> {
-        self.reopen_if_moved();
-        self.write_out();
-        if self.failed.is_none() && self.regular {
-            if let Err(e) = self.file.sync_data() {
-                self.roll_back();
-                self.failed = Some(e);
-            }
+        if self.written_len == self.committed_len {
+            let open = self.file.metadata();
+            self.reopen_if_moved(&open);
         }
-        if let Some(e) = self.failed.take() {
-            return Err(e.into());
-        }
-        self.set_committed(self.file.metadata().map_or(self.written_len, |m| m.len()));
-        Ok(())
+        let open = self.finish_commit();
+        let result = match self.failed.take() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        };
+        self.reopen_if_moved(&open);
+        result
     }
 
     fn commit_interval(&self) -> Duration {
@@ -455,16 +501,13 @@ mod tests {
         assert!(before <= at && at <= after, "{before} <= {at} <= {after}");
     }
 
-    /// Writeback starts once [`WRITEBACK_BYTES`] are written (the commit's fdatasync then
-    /// has little left to wait for), and a commit settles every length to the file's.
-    #[test]
-    fn writeback_starts_every_few_mib_and_commit_settles_the_lengths() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("out.log");
-        std::fs::write(&path, b"old\n").unwrap();
-        let mut w = FileWriter {
-            file: open_append(&path, 0o644).unwrap(),
-            path: path.clone(),
+    /// A text writer appending to `path`, as `build` makes it.
+    fn writer(path: &Path) -> FileWriter {
+        let file = open_append(path, 0o644).unwrap();
+        let len = file.metadata().unwrap().len();
+        FileWriter {
+            file,
+            path: path.to_path_buf(),
             perm: 0o644,
             buf: Vec::new(),
             format: LineFormat {
@@ -472,12 +515,113 @@ mod tests {
                 prefix_ts: false,
             },
             interval: Duration::from_secs(1),
-            committed_len: 4,
-            written_len: 4,
-            writeback_from: 4,
+            committed_len: len,
+            written_len: len,
+            writeback_from: len,
             failed: None,
             regular: true,
-        };
+        }
+    }
+
+    /// Batches lines `from..to` (`line N` padded to 1 KiB), so more than
+    /// [`WRITE_THRESHOLD`] of them are written out before the commit.
+    fn batch_lines(w: &mut FileWriter, from: usize, to: usize) {
+        for i in from..to {
+            let mut line = format!("line {i:07} {}\n", "x".repeat(1010)).into_bytes();
+            w.batch(&mut line).unwrap();
+        }
+    }
+
+    fn line_numbers(path: &Path) -> Vec<usize> {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.is_empty() || text.ends_with('\n'), "whole lines only");
+        text.lines().map(|l| l[5..12].parse().unwrap()).collect()
+    }
+
+    const CHUNK_LINES: usize = WRITE_THRESHOLD / 1024 + 1;
+
+    /// logrotate renames the file mid-batch: every line up to the commit, both the 1 MiB
+    /// already written and the rest still buffered, goes to the renamed file (where the
+    /// commit's fdatasync makes it durable); the next batch goes to a new file at the path.
+    #[test]
+    fn a_renamed_file_gets_every_line_up_to_the_commit_then_a_new_file_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let rotated = dir.path().join("out.log.1");
+        let mut w = writer(&path);
+        batch_lines(&mut w, 0, CHUNK_LINES);
+        assert!(
+            w.written_len > 0,
+            "a chunk is in the file before the rename"
+        );
+        std::fs::rename(&path, &rotated).unwrap();
+        batch_lines(&mut w, CHUNK_LINES, CHUNK_LINES + 10);
+        w.commit().unwrap();
+        let all: Vec<usize> = (0..CHUNK_LINES + 10).collect();
+        let in_rotated = line_numbers(&rotated);
+        assert!(
+            in_rotated == all,
+            "the renamed file holds {} of the {} lines",
+            in_rotated.len(),
+            all.len()
+        );
+        assert_eq!(line_numbers(&path), [0usize; 0], "switched at the commit");
+        batch_lines(&mut w, 5_000, 5_003);
+        w.commit().unwrap();
+        assert_eq!(line_numbers(&path), [5_000, 5_001, 5_002]);
+        assert_eq!(
+            line_numbers(&rotated),
+            all,
+            "the rotated file is left alone"
+        );
+    }
+
+    /// The file is removed mid-batch: what was written to it since the last commit is
+    /// gone, so it is truncated back and the commit fails (its messages are counted as
+    /// write errors, not delivered); the next batch goes to a new file at the path.
+    #[test]
+    fn a_batch_written_into_a_removed_file_is_truncated_and_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let mut w = writer(&path);
+        batch_lines(&mut w, 0, 3);
+        w.commit().unwrap();
+        let committed = std::fs::metadata(&path).unwrap().len();
+        let held = File::open(&path).unwrap();
+        batch_lines(&mut w, 3, 3 + CHUNK_LINES);
+        assert!(w.written_len > committed, "a chunk went into the file");
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(w.commit(), Err(WriteError::Os(ENOENT)));
+        assert_eq!(held.metadata().unwrap().len(), committed, "truncated back");
+        assert_eq!(line_numbers(&path), [0usize; 0], "reopened, empty");
+        batch_lines(&mut w, 9_000, 9_002);
+        w.commit().unwrap();
+        assert_eq!(line_numbers(&path), [9_000, 9_001]);
+    }
+
+    /// The file is removed while the output is idle: the next batch is still all in the
+    /// buffer, so the commit switches to a new file first and loses nothing.
+    #[test]
+    fn an_idle_output_switches_first_so_a_removed_file_loses_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        let mut w = writer(&path);
+        batch_lines(&mut w, 0, 3);
+        w.commit().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        batch_lines(&mut w, 3, 6);
+        w.commit().unwrap();
+        assert_eq!(line_numbers(&path), [3, 4, 5]);
+    }
+
+    /// Writeback starts once [`WRITEBACK_BYTES`] are written (the commit's fdatasync then
+    /// has little left to wait for), and a commit settles every length to the file's.
+    #[test]
+    fn writeback_starts_every_few_mib_and_commit_settles_the_lengths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.log");
+        std::fs::write(&path, b"old\n").unwrap();
+        let mut w = writer(&path);
         let mut line = vec![b'x'; 1023];
         line.push(b'\n');
         let lines = WRITEBACK_BYTES as usize / line.len() - 1;
