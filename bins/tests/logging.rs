@@ -1,6 +1,7 @@
 //! The daemon's own log with a real `hekad`: `--log-format json` lines parse, `--log-level
 //! warn` hides the banner, and a flood of decode errors is logged a bounded number of times
-//! with a `suppressed N` count. Every wait is bounded.
+//! with a `suppressed N` count, and so is a warning that repeats at every commit (a file
+//! whose directory was removed). Every wait is bounded.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -168,5 +169,51 @@ fn a_flood_of_decode_errors_is_logged_a_bounded_number_of_times() {
     assert!(
         suppressed[0] >= 1 && suppressed[0] <= sent - 5,
         "{suppressed:?}"
+    );
+}
+
+#[test]
+fn a_warning_that_repeats_at_every_commit_is_logged_a_bounded_number_of_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let config = format!(
+        r#"{{
+  "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}}],
+  "decoders": [{{"type": "JsonDecoder", "default": true}}],
+  "outputs":  [{{"name": "file", "type": "FileOutput", "path": "{}",
+                 "flush_interval_ms": 10}}],
+  "chains":   {{"default": {{"outputs": ["file"]}}}}
+}}"#,
+        sub.join("out.log").display()
+    );
+    let mut h = start(dir.path(), &config, &[]);
+    let addr = h.udp_addr("udp");
+    // The file's directory goes away: every commit from now on fails to reopen it.
+    std::fs::remove_dir_all(&sub).unwrap();
+    let ok = br#"{"type":"t","payload":"hello"}"#.to_vec();
+    send(addr, (0..200).map(|_| ok.clone()), Duration::from_millis(5));
+    std::thread::sleep(Duration::from_millis(200));
+    let h = h.stop_gracefully();
+    let failed = h.final_count("file", "write_errors").unwrap();
+    assert!(failed >= 20, "the failure repeated ({failed} write errors)");
+    let reopen = h
+        .stderr()
+        .iter()
+        .filter(|l| l.contains("reopening failed"))
+        .count();
+    assert!(
+        (1..=5).contains(&reopen),
+        "{reopen} reopen warnings for {failed} failed messages:\n{:#?}",
+        h.stderr()
+    );
+    let suppressed = h
+        .stderr()
+        .iter()
+        .any(|l| l.contains("file.rs:") && l.contains("suppressed"));
+    assert!(
+        suppressed,
+        "the held-back count is reported: {:#?}",
+        h.stderr()
     );
 }
