@@ -128,8 +128,8 @@ fn a_slow_output_throttles_intake_to_counted_kernel_drops_and_memory_stays_withi
     let sent = 200_000;
     let sender = thread::spawn(move || send_paced(addr, sent, 100_000, json_datagram));
     // While it sends: the fast output runs ahead of the slow one, by at most the ring.
-    // (The report reads `slow` before `file`; lower bound 0 is no promise: right after a
-    // batch is published the slow one's thread may take it before the file's.)
+    // (No lower bound: right after a batch is published, the slow output's thread may
+    // take it before the file's.)
     let mut max_ahead = 0;
     while !sender.is_finished() {
         let r = report(&h);
