@@ -3,7 +3,9 @@
 //! output with `runner(writer)`, registered as `ByteCountOutput`.
 //!
 //! `cargo run --example custom_plugin`: starts a pipeline on a free loopback port, sends it
-//! three datagrams, stops it and prints the counts.
+//! three datagrams, stops it and prints the counts. For the whole daemon (flags, signals,
+//! reload, reports) with `ByteCountOutput` registered, `main` would end in
+//! `bins::main_with(registry)` instead (see `tests/src/bin/hekad-faults.rs`).
 
 use std::net::UdpSocket;
 use std::path::Path;

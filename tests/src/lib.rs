@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod faults;
 mod surface;
 
 pub use surface::{Surface, Verdict};
@@ -139,13 +140,76 @@ impl Hekad {
 
     /// The value of `counter` for `owner` in the final report (`  owner: a=1 b=2`).
     pub fn final_count(&self, owner: &str, counter: &str) -> Option<u64> {
-        let prefix = format!("  {owner}:");
-        let lines = self.stderr();
-        let line = lines.iter().rev().find(|l| l.starts_with(&prefix))?;
-        let key = format!(" {counter}=");
-        let at = line.find(&key)? + key.len();
-        line[at..].split_whitespace().next()?.parse().ok()
+        report_count(&self.stderr(), owner, counter)
     }
+
+    /// Sends SIGUSR1 and returns the lines of the report it prints (`hekad: counts after`
+    /// to `  rss: `), waiting at most `timeout` for it.
+    pub fn usr1_report(&self, timeout: Duration) -> Option<Vec<String>> {
+        let before = usr1_reports(&self.stderr()).len();
+        self.signal("USR1");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(r) = usr1_reports(&self.stderr()).into_iter().nth(before) {
+                return Some(r);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// `key` of `/proc/<pid>/status` (`VmRSS`, `VmHWM`...) in bytes, while it runs.
+    pub fn proc_status_bytes(&self, key: &str) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib * 1024)
+    }
+}
+
+/// The SIGUSR1 reports among `stderr` lines, one `Vec` of lines per complete report.
+pub fn usr1_reports(stderr: &[String]) -> Vec<Vec<String>> {
+    let mut reports = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for l in stderr {
+        if l.starts_with("hekad: counts after ") {
+            current = Some(Vec::new());
+        }
+        if let Some(c) = current.as_mut() {
+            c.push(l.clone());
+            if l.starts_with("  rss: ") {
+                reports.extend(current.take());
+            }
+        }
+    }
+    reports
+}
+
+/// The value of `counter` for `owner` in the last counters line of `lines` that names
+/// `owner` (`  owner: a=1 b=2`, as in the final and the SIGUSR1 reports).
+pub fn report_count(lines: &[String], owner: &str, counter: &str) -> Option<u64> {
+    let prefix = format!("  {owner}:");
+    let line = lines.iter().rev().find(|l| l.starts_with(&prefix))?;
+    let key = format!(" {counter}=");
+    let at = line.find(&key)? + key.len();
+    line[at..].split_whitespace().next()?.parse().ok()
+}
+
+/// The ring sequence stage `stage` had finished in a SIGUSR1 report
+/// (`    stage: delivered 1.0 | 1.0; seq N lag M`).
+pub fn report_seq(lines: &[String], stage: &str) -> Option<i64> {
+    let prefix = format!("    {stage}:");
+    let line = lines.iter().find(|l| l.starts_with(&prefix))?;
+    let at = line.rfind("; seq ")? + "; seq ".len();
+    line[at..].split_whitespace().next()?.parse().ok()
 }
 
 impl Drop for Hekad {

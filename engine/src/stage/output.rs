@@ -4,8 +4,10 @@
 //! Fault isolation (DESIGN.md section 10, "Panics"): every call into the plugin runs under
 //! `catch_unwind`. A panic counts the pack in flight (and any delivered but uncommitted
 //! ones) as write errors, drops the plugin, and rebuilds it from its config after a backoff
-//! (`retries`), holding back-pressure meanwhile; after `max_retries` rebuilds in a row
-//! the output is disabled and the packs routed to it are counted as `dropped`.
+//! (`retries`: `delay_ms`, doubled per failure in a row, capped at `max_delay_ms`), holding
+//! back-pressure meanwhile. A commit that delivers something ends the run of failures; a
+//! rebuild that fails counts as one. After `max_retries` rebuilds in a row have failed,
+//! the next failure disables the output and the packs routed to it are counted as `dropped`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -94,6 +96,22 @@ impl<O> std::fmt::Debug for OutputStage<O> {
     }
 }
 
+/// The delay before the rebuild that follows failure number `failures` in a row (1: the
+/// first): `delay_ms`, doubled per further failure, capped at `max_delay_ms`. `None` when
+/// `failures` exceeds `max_retries`: `max_retries` rebuilds in a row have failed (panicked
+/// or not built), and the output is disabled.
+fn backoff(retries: &Retries, failures: u32) -> Option<Duration> {
+    if retries.max_retries.is_some_and(|max| failures > max) {
+        return None;
+    }
+    let shift = failures.saturating_sub(1).min(32);
+    let ms = retries
+        .delay_ms
+        .saturating_mul(1u64 << shift)
+        .min(retries.max_delay_ms);
+    Some(Duration::from_millis(ms))
+}
+
 /// The panic payload as text, for the log.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
     payload
@@ -147,52 +165,46 @@ impl<O: Output> OutputStage<O> {
         let old = std::mem::replace(&mut self.health, Health::Disabled);
         // A plugin whose drop panics too is gone either way.
         catch_unwind(AssertUnwindSafe(move || drop(old))).unwrap_or(());
-        self.failures += 1;
-        let out_of_retries = self
-            .retries
-            .max_retries
-            .is_some_and(|max| self.failures > max);
-        if out_of_retries {
-            crate::log::warn(format_args!(
+        match self.failed() {
+            None => crate::log::warn(format_args!(
                 "output {}: panicked in {what}: {}; out of retries ({} in a row): disabled, \
                  its messages are counted as dropped",
                 self.name,
                 panic_message(payload),
                 self.failures
-            ));
-            return;
-        }
-        let delay = self.backoff();
-        if self.error_log.allow() {
-            crate::log::warn(format_args!(
+            )),
+            Some(delay) if self.error_log.allow() => crate::log::warn(format_args!(
                 "output {}: panicked in {what}: {}; rebuilding in {delay:?}",
                 self.name,
                 panic_message(payload)
-            ));
+            )),
+            Some(_) => {}
         }
-        self.health = Health::Backoff {
-            at: Instant::now() + delay,
-            failures: self.failures,
+    }
+
+    /// One more failure in a row (a panic, or a rebuild that failed): schedules the next
+    /// rebuild after [`backoff`]'s delay, which it returns, or disables the output when it
+    /// is out of retries (`None`).
+    fn failed(&mut self) -> Option<Duration> {
+        self.failures += 1;
+        let delay = backoff(&self.retries, self.failures);
+        self.health = match delay {
+            Some(d) => Health::Backoff {
+                at: Instant::now() + d,
+                failures: self.failures,
+            },
+            None => Health::Disabled,
         };
+        delay
     }
 
-    /// `delay_ms` doubled per consecutive failure, capped at `max_delay_ms`.
-    fn backoff(&self) -> Duration {
-        let shift = self.failures.saturating_sub(1).min(32);
-        let ms = self
-            .retries
-            .delay_ms
-            .saturating_mul(1u64 << shift)
-            .min(self.retries.max_delay_ms);
-        Duration::from_millis(ms)
-    }
-
-    /// In backoff: rebuilds the plugin when due. Whether the output is up.
-    fn heal(&mut self) -> bool {
+    /// In backoff: rebuilds the plugin when due (at `now` or later). Whether the output is
+    /// up.
+    fn heal(&mut self, now: Instant) -> bool {
         let Health::Backoff { at, failures } = self.health else {
             return matches!(self.health, Health::Up(_));
         };
-        if Instant::now() < at {
+        if now < at {
             return false;
         }
         match catch_unwind(AssertUnwindSafe(|| (self.rebuild)())) {
@@ -208,16 +220,17 @@ impl<O: Output> OutputStage<O> {
                 true
             }
             Ok(Err(e)) => {
-                self.failures += 1;
-                let delay = self.backoff();
-                crate::log::warn(format_args!(
-                    "output {}: rebuild failed: {e}; next try in {delay:?}",
-                    self.name
-                ));
-                self.health = Health::Backoff {
-                    at: Instant::now() + delay,
-                    failures: self.failures,
-                };
+                match self.failed() {
+                    Some(delay) => crate::log::warn(format_args!(
+                        "output {}: rebuild failed: {e}; next try in {delay:?}",
+                        self.name
+                    )),
+                    None => crate::log::warn(format_args!(
+                        "output {}: rebuild failed: {e}; out of retries ({} in a row): \
+                         disabled, its messages are counted as dropped",
+                        self.name, self.failures
+                    )),
+                }
                 false
             }
             Err(p) => {
@@ -309,7 +322,7 @@ impl<O: Output> Stage for OutputStage<O> {
             return 0;
         }
         let disabled = matches!(self.health, Health::Disabled);
-        if !disabled && !self.heal() {
+        if !disabled && !self.heal(Instant::now()) {
             // In backoff: hold back-pressure until the rebuild is due.
             return 0;
         }
@@ -402,3 +415,6 @@ impl<O: Output> Stage for OutputStage<O> {
         self.waiting
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests;
