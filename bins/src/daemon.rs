@@ -95,6 +95,9 @@ fn load(path: Option<&Path>) -> Result<Config, engine::config::ConfigError> {
 pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse_from(heka_args());
     log::init(cli.log_level, cli.log_format);
+    // Plugins' panics are contained and counted; their messages go through the log,
+    // rate-limited, instead of a line each on stderr.
+    log::install_panic_hook();
     let result = match &cli.command {
         Some(Command::Validate { file }) => validate(&registry, file),
         Some(Command::Plan { file }) => plan(&registry, file.as_deref().or(cli.config.as_deref())),
@@ -226,7 +229,7 @@ fn run(cli: &Cli, registry: &Registry) -> Result<ExitCode> {
         }
     };
     let mut last_report: Option<engine::Snapshot> = None;
-    banner::running(&pipeline);
+    banner::running(&pipeline, http.as_ref().map(status::StatusServer::address));
     let mut stopping: Option<Instant> = None;
     loop {
         for sig in signals.pending() {

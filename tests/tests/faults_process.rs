@@ -314,6 +314,17 @@ fn an_output_and_a_filter_panicking_every_1000th_message_leave_the_pipeline_runn
     let seqs = seqs_in(&dir.path().join("out.log"));
     assert_eq!(seqs.len() as u64, routed, "{stderr}");
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "once each, in order");
+    // ~40 panics, logged through the rate-limited panic hook: 5 lines, then a count.
+    let panic_lines = h
+        .stderr()
+        .iter()
+        .filter(|l| l.contains(" panicked at "))
+        .count();
+    assert!(
+        (1..=5).contains(&panic_lines),
+        "{panic_lines} panic lines:\n{stderr}"
+    );
+    assert!(stderr.contains("panics: suppressed "), "{stderr}");
     if accepted == sent {
         // Nothing lost at the socket: the blocked ones are exactly seq 999, 1999...
         let got: BTreeSet<u64> = seqs.iter().copied().collect();

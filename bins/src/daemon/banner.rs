@@ -24,13 +24,15 @@ pub(crate) fn starting(config: &str) {
 }
 
 /// `running`, once the pipeline is up: thread count, every listen address (the
-/// `listening <name> <protocol> <addr>` lines came before, one per socket) and the plan.
-pub(crate) fn running(pipeline: &Supervisor) {
-    let listen: Vec<String> = pipeline
+/// `listening <name> <protocol> <addr>` lines came before, one per socket; the status
+/// endpoint's as `http/http/<addr>`) and the plan.
+pub(crate) fn running(pipeline: &Supervisor, http: Option<std::net::SocketAddr>) {
+    let mut listen: Vec<String> = pipeline
         .listeners()
         .iter()
         .map(|l| format!("{}/{}/{}", l.name, l.protocol, l.address))
         .collect();
+    listen.extend(http.map(|a| format!("http/http/{a}")));
     let plan = pipeline.plan();
     log::log(
         Level::Info,
