@@ -187,7 +187,7 @@ impl Supervisor {
         } = self;
         current.wait();
         sockets.retain(&[]);
-        Report::new(&counters, started.elapsed(), &inputs, &outputs)
+        Report::new(&counters, started.elapsed(), &inputs, &outputs).settled()
     }
 
     /// The counters so far, over every generation.
