@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use engine::config::{Config, DEFAULT_CONFIG};
 use engine::log::{self, Level};
-use engine::{Gauges, Registry, Report, Supervisor};
+use engine::{Gauges, Registry, Supervisor};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
@@ -183,25 +183,6 @@ fn reload(cli: &Cli, registry: &Registry, pipeline: &mut Supervisor) {
     }
 }
 
-/// Per output, what it had been routed but neither delivered, failed nor dropped.
-fn abandoned(report: &Report) -> String {
-    let mut out = String::new();
-    let mut owners: Vec<&str> = Vec::new();
-    for (o, n, _) in &report.counters {
-        if *n == "routed" && o != "route" && !owners.contains(&o.as_str()) {
-            owners.push(o);
-        }
-    }
-    for o in owners {
-        let done = report.value(o, "delivered")
-            + report.value(o, "write_errors")
-            + report.value(o, "dropped");
-        let left = report.value(o, "routed").saturating_sub(done);
-        out.push_str(&format!("  {o}: {left} message(s) not committed\n"));
-    }
-    out
-}
-
 fn run(cli: &Cli, registry: &Registry) -> Result<ExitCode> {
     let mut config = load(cli.config.as_deref())?;
     if let Some(n) = cli.pool_size {
@@ -246,10 +227,11 @@ fn run(cli: &Cli, registry: &Registry) -> Result<ExitCode> {
                 }
                 SIGHUP => log::warn(format_args!("SIGHUP while stopping: ignored")),
                 _ if stopping.is_some() => {
-                    let report = pipeline.report();
+                    let now = current(&gauges).snapshot();
                     log::error(format_args!(
-                        "second signal: forced exit; abandoned:\n{}{report}",
-                        abandoned(&report)
+                        "second signal: forced exit; abandoned:\n{}{}",
+                        now.abandoned(),
+                        now.report
                     ));
                     return Ok(ExitCode::FAILURE);
                 }
@@ -267,10 +249,11 @@ fn run(cli: &Cli, registry: &Registry) -> Result<ExitCode> {
         }
         let drain_timeout = Duration::from_millis(pipeline.config().engine.drain_timeout_ms);
         if stopping.is_some_and(|t| t.elapsed() > drain_timeout) {
-            let report = pipeline.report();
+            let now = current(&gauges).snapshot();
             log::error(format_args!(
-                "drain timed out after {drain_timeout:?}; abandoned:\n{}{report}",
-                abandoned(&report)
+                "drain timed out after {drain_timeout:?}; abandoned:\n{}{}",
+                now.abandoned(),
+                now.report
             ));
             return Ok(ExitCode::FAILURE);
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tests::{json_datagram, send_paced, Hekad};
+use tests::{json_datagram, report_line, send_paced, Hekad};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hekad");
 
@@ -433,42 +433,6 @@ fn dashboard_plots_a_nonzero_rate_in_headless_chromium() {
     );
 }
 
-/// Lines of the SIGUSR1 reports printed so far, one `Vec` per report.
-fn usr1_reports(hekad: &Hekad) -> Vec<Vec<String>> {
-    let mut reports = Vec::new();
-    let mut current: Option<Vec<String>> = None;
-    for l in hekad.stderr() {
-        if l.starts_with("hekad: counts after ") {
-            current = Some(Vec::new());
-        }
-        if let Some(c) = current.as_mut() {
-            c.push(l.clone());
-            if l.starts_with("  rss: ") {
-                reports.push(current.take().unwrap());
-            }
-        }
-    }
-    reports
-}
-
-fn wait_reports(hekad: &Hekad, n: usize) -> Vec<Vec<String>> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = usr1_reports(hekad);
-        if r.len() >= n || Instant::now() > deadline {
-            return r;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn line<'a>(report: &'a [String], prefix: &str) -> &'a str {
-    report
-        .iter()
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix:?} line in {report:#?}"))
-}
-
 /// `  <name> <last> | <overall>` rates after `counter` in a stage line.
 fn rates(l: &str, counter: &str) -> (f64, f64) {
     let rest = &l[l.find(&format!(" {counter} ")).expect(counter) + counter.len() + 2..];
@@ -491,40 +455,43 @@ fn sigusr1_reports_rates_lag_ring_drops_errors_and_rss() {
     )
     .expect("all 1000 written");
     hekad.signal("USR1");
-    let reports = wait_reports(&hekad, 1);
+    let reports = hekad.wait_usr1_reports(1, Duration::from_secs(10));
     assert_eq!(reports.len(), 1, "{:#?}", hekad.stderr());
     let r = &reports[0];
     // The counts lines are the final report's.
-    assert!(line(r, "  udp: ").contains(" accepted=1000"), "{r:#?}");
-    assert!(line(r, "  balance: ").ends_with(": ok"), "{r:#?}");
+    assert!(
+        report_line(r, "  udp: ").contains(" accepted=1000"),
+        "{r:#?}"
+    );
+    assert!(report_line(r, "  balance: ").ends_with(": ok"), "{r:#?}");
     // Rates: nothing earlier, so the last interval is the whole uptime.
-    let header = line(r, "  rates in msg/s, last ");
+    let header = report_line(r, "  rates in msg/s, last ");
     let secs: Vec<f64> = header
         .split_whitespace()
         .filter_map(|w| w.parse().ok())
         .collect();
     assert_eq!(secs.len(), 2, "{header}");
     assert_eq!(secs[0], secs[1], "first report: last interval = uptime");
-    let (last, overall) = rates(line(r, "    udp: "), "accepted");
+    let (last, overall) = rates(report_line(r, "    udp: "), "accepted");
     assert!(last > 0.0 && last == overall, "{r:#?}");
     // Quiescent: every consumer finished the 1000th message (sequence 999).
     for stage in ["decode", "route", "out"] {
-        let l = line(r, &format!("    {stage}: "));
+        let l = report_line(r, &format!("    {stage}: "));
         assert!(l.ends_with("; seq 999 lag 0"), "{l}");
     }
     assert_eq!(
-        line(r, "  ring: "),
+        report_line(r, "  ring: "),
         "  ring: 1024 slots, published 999, occupancy 0 (0.0%)"
     );
     assert!(
-        line(r, "  drops: 0 ").contains(" udp.kernel_drops=0"),
+        report_line(r, "  drops: 0 ").contains(" udp.kernel_drops=0"),
         "{r:#?}"
     );
     assert!(
-        line(r, "  errors: 0 ").contains(" decode.decode_errors=0"),
+        report_line(r, "  errors: 0 ").contains(" decode.decode_errors=0"),
         "{r:#?}"
     );
-    let rss: f64 = line(r, "  rss: ")
+    let rss: f64 = report_line(r, "  rss: ")
         .trim_start_matches("  rss: ")
         .trim_end_matches(" MiB")
         .parse()
@@ -534,16 +501,16 @@ fn sigusr1_reports_rates_lag_ring_drops_errors_and_rss() {
     // A second report: rates since the first one; nothing sent in between.
     thread::sleep(Duration::from_millis(200));
     hekad.signal("USR1");
-    let reports = wait_reports(&hekad, 2);
+    let reports = hekad.wait_usr1_reports(2, Duration::from_secs(10));
     assert_eq!(reports.len(), 2, "{:#?}", hekad.stderr());
     let r = &reports[1];
-    let header = line(r, "  rates in msg/s, last ");
+    let header = report_line(r, "  rates in msg/s, last ");
     let secs: Vec<f64> = header
         .split_whitespace()
         .filter_map(|w| w.parse().ok())
         .collect();
     assert!(secs[0] < secs[1], "{header}");
-    let (last, overall) = rates(line(r, "    udp: "), "accepted");
+    let (last, overall) = rates(report_line(r, "    udp: "), "accepted");
     assert_eq!(last, 0.0, "nothing since the first report: {r:#?}");
     assert!(overall > 0.0);
     hekad.stop_gracefully();

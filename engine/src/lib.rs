@@ -73,7 +73,7 @@ pub use runner::{
     IntoRunner, OutData, Writer, WriterRole, WriterRunner, FILTER_RUNNER_TICKER,
 };
 pub use snapshot::{
-    is_drop, is_error, throughput_counter, LiveReport, RingGauge, Snapshot, StageGauge,
+    is_drop, is_error, throughput_counter, Abandoned, LiveReport, RingGauge, Snapshot, StageGauge,
 };
 pub use sockets::{HandedOver, Sockets};
 pub use supervisor::{Reloaded, Supervisor};

@@ -81,7 +81,7 @@ impl Pipeline {
         for g in globals.all() {
             g.event(Event::Stop);
         }
-        Report::new(&counters, started.elapsed(), &inputs, &outputs)
+        Report::new(&counters, started.elapsed(), &inputs, &outputs).settled()
     }
 
     /// Joins every thread (no events); returns the globals.

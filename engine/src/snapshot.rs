@@ -104,6 +104,51 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// What a forced exit (a second signal, or `engine.drain_timeout_ms` passed) abandons:
+    /// the messages in flight before route, and per output what it took but did not commit
+    /// and the ring slots route finished that it has not taken yet (all of them messages
+    /// for it when it is the only output, an upper bound otherwise).
+    pub fn abandoned(&self) -> Abandoned<'_> {
+        Abandoned { now: self }
+    }
+}
+
+/// The list [`Snapshot::abandoned`] prints, one line per term.
+#[derive(Debug)]
+pub struct Abandoned<'a> {
+    now: &'a Snapshot,
+}
+
+impl fmt::Display for Abandoned<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (report, stages) = (&self.now.report, &self.now.stages);
+        writeln!(
+            f,
+            "  {} message(s) accepted but not yet through route",
+            report.in_flight()
+        )?;
+        let sequence = |name: &str| stages.iter().find(|s| s.name == name)?.sequence;
+        let route = stages
+            .iter()
+            .find(|s| s.rank == Rank::Route)
+            .and_then(|s| s.sequence);
+        for o in report.outputs() {
+            write!(
+                f,
+                "  {o}: {} message(s) not committed",
+                report.uncommitted(o)
+            )?;
+            // An `on_full: drop` output reads a ring of its own: no sequence on this one.
+            if let (Some(route), Some(out)) = (route, sequence(o)) {
+                write!(f, ", {} not yet taken from the ring", (route - out).max(0))?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
 /// The SIGUSR1 report ([`Snapshot::report_since`]).
 #[derive(Debug)]
 pub struct LiveReport<'a> {
@@ -275,6 +320,41 @@ mod tests {
         for neither in ["accepted", "routed", "delivered", "untracked"] {
             assert!(!is_drop(neither) && !is_error(neither), "{neither}");
         }
+    }
+
+    #[test]
+    fn abandoned_lists_what_is_before_route_and_per_output_not_committed_or_not_taken() {
+        let c = Counters::default();
+        c.get("udp", "accepted").add(100);
+        c.get("route", "routed").add(90);
+        c.get("out", "routed").add(70);
+        c.get("out", "delivered").add(50);
+        c.get("spill", "routed").add(5);
+        let stage = |name: &str, rank, sequence| StageGauge {
+            name: name.into(),
+            rank,
+            sequence: Some(sequence),
+            lag: Some(0),
+        };
+        let mut s = snapshot(1, 0, 0);
+        s.report = Report::new(
+            &c,
+            s.uptime,
+            &["udp".into()],
+            &["out".into(), "spill".into()],
+        );
+        // `spill` (on_full: drop) reads a ring of its own: no stage gauge.
+        s.stages = vec![
+            stage("decode", Rank::Decode, 99),
+            stage("route", Rank::Route, 89),
+            stage("out", Rank::Output, 69),
+        ];
+        assert_eq!(
+            s.abandoned().to_string(),
+            "  10 message(s) accepted but not yet through route\n  \
+             out: 20 message(s) not committed, 20 not yet taken from the ring\n  \
+             spill: 5 message(s) not committed\n"
+        );
     }
 
     #[test]

@@ -197,7 +197,7 @@ impl Supervisor {
         current.wait();
         sockets.retain(&[]);
         crate::log::flush_suppressed();
-        Report::new(&counters, started.elapsed(), &inputs, &outputs)
+        Report::new(&counters, started.elapsed(), &inputs, &outputs).settled()
     }
 
     /// The counters so far, over every generation.

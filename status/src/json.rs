@@ -2,7 +2,7 @@
 //!
 //! ```json
 //! {"version": "0.1.0", "uptime_secs": 12.5, "stopping": false, "rss_bytes": 31457280,
-//!  "balance": true,
+//!  "balance": true, "in_flight": 0, "uncommitted": {"file": 0},
 //!  "ring": {"size": 1024, "published": 99999, "occupancy": 3},
 //!  "stages": [{"name": "udp", "rank": "input", "throughput": "accepted", "count": 100000,
 //!              "sequence": null, "lag": null},
@@ -13,7 +13,9 @@
 //! ```
 //!
 //! Counters are read one after another while stages run, so `balance` (the accounting
-//! identity) is exact only at rest; rates are count differences over `uptime_secs`.
+//! identities hold exactly) is true only at rest; while running, `in_flight` (accepted but
+//! not yet through route) and `uncommitted` (per output) are what they leave over, never
+//! negative (see `engine::Report`). Rates are count differences over `uptime_secs`.
 
 use engine::{is_drop, is_error, throughput_counter, Rank, Snapshot};
 use serde_json::{json, Map, Value};
@@ -69,6 +71,10 @@ pub fn render(s: &Snapshot) -> Value {
         "stopping": s.stopping,
         "rss_bytes": s.rss_bytes,
         "balance": s.report.balances(),
+        "in_flight": s.report.in_flight(),
+        "uncommitted": s.report.outputs().iter()
+            .map(|o| (o.clone(), json!(s.report.uncommitted(o))))
+            .collect::<Map<String, Value>>(),
         "ring": {
             "size": s.ring.size,
             "published": s.ring.published,

@@ -79,6 +79,7 @@ fn routes_answer_with_their_formats_and_codes() {
     assert_eq!(doc["stages"][1]["rank"], "route");
     assert_eq!(doc["counters"]["route"]["routed"], 0);
     assert_eq!(doc["balance"], true);
+    assert_eq!(doc["in_flight"], 0);
 
     let (code, ct, body) = request("GET", addr, "/");
     assert_eq!((code, ct.as_str()), (200, "text/html; charset=utf-8"));

@@ -3,9 +3,10 @@
 #![forbid(unsafe_code)]
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -14,9 +15,13 @@ pub mod faults;
 mod surface;
 
 pub use surface::{Surface, Verdict};
+mod flood;
 mod nats;
+mod udp_stats;
 
+pub use flood::Flood;
 pub use nats::NatsServer;
+pub use udp_stats::{udp_no_ports, udp_rx_queue};
 
 /// A running hekad process; killed on drop if still running.
 #[derive(Debug)]
@@ -138,26 +143,53 @@ impl Hekad {
         }
     }
 
-    /// The value of `counter` for `owner` in the final report (`  owner: a=1 b=2`).
-    pub fn final_count(&self, owner: &str, counter: &str) -> Option<u64> {
-        report_count(&self.stderr(), owner, counter)
+    /// The SIGUSR1 reports printed so far, one `Vec` of lines per report (from `hekad:
+    /// counts after` to `  rss:`).
+    pub fn usr1_reports(&self) -> Vec<Vec<String>> {
+        let mut reports = Vec::new();
+        let mut current: Option<Vec<String>> = None;
+        for l in self.stderr() {
+            if l.starts_with("hekad: counts after ") {
+                current = Some(Vec::new());
+            }
+            if let Some(c) = current.as_mut() {
+                c.push(l.clone());
+                if l.starts_with("  rss: ") {
+                    reports.push(current.take().unwrap());
+                }
+            }
+        }
+        reports
     }
 
-    /// Sends SIGUSR1 and returns the lines of the report it prints (`hekad: counts after`
-    /// to `  rss: `), waiting at most `timeout` for it.
-    pub fn usr1_report(&self, timeout: Duration) -> Option<Vec<String>> {
-        let before = usr1_reports(&self.stderr()).len();
-        self.signal("USR1");
+    /// Waits (at most `timeout`) until `n` SIGUSR1 reports were printed; returns them all.
+    pub fn wait_usr1_reports(&self, n: usize, timeout: Duration) -> Vec<Vec<String>> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(r) = usr1_reports(&self.stderr()).into_iter().nth(before) {
-                return Some(r);
-            }
-            if Instant::now() > deadline {
-                return None;
+            let r = self.usr1_reports();
+            if r.len() >= n || Instant::now() > deadline {
+                return r;
             }
             thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Sends SIGUSR1 and returns the report it prints (waiting at most 10 s).
+    pub fn usr1_report(&self) -> Vec<String> {
+        let n = self.usr1_reports().len();
+        self.signal("USR1");
+        let mut r = self.wait_usr1_reports(n + 1, Duration::from_secs(10));
+        assert!(
+            r.len() > n,
+            "no SIGUSR1 report; stderr:\n{}",
+            self.stderr().join("\n")
+        );
+        r.swap_remove(n)
+    }
+
+    /// The value of `counter` for `owner` in the final report (`  owner: a=1 b=2`).
+    pub fn final_count(&self, owner: &str, counter: &str) -> Option<u64> {
+        report_count(&self.stderr(), owner, counter)
     }
 
     /// `key` of `/proc/<pid>/status` (`VmRSS`, `VmHWM`...) in bytes, while it runs.
@@ -173,24 +205,6 @@ impl Hekad {
             .ok()?;
         Some(kib * 1024)
     }
-}
-
-/// The SIGUSR1 reports among `stderr` lines, one `Vec` of lines per complete report.
-pub fn usr1_reports(stderr: &[String]) -> Vec<Vec<String>> {
-    let mut reports = Vec::new();
-    let mut current: Option<Vec<String>> = None;
-    for l in stderr {
-        if l.starts_with("hekad: counts after ") {
-            current = Some(Vec::new());
-        }
-        if let Some(c) = current.as_mut() {
-            c.push(l.clone());
-            if l.starts_with("  rss: ") {
-                reports.extend(current.take());
-            }
-        }
-    }
-    reports
 }
 
 /// The value of `counter` for `owner` in the last counters line of `lines` that names
@@ -264,25 +278,10 @@ pub fn send_paced(
     addr: SocketAddr,
     count: u64,
     rate: u64,
-    mut make: impl FnMut(u64, &mut Vec<u8>),
+    make: impl FnMut(u64, &mut Vec<u8>),
 ) -> u64 {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
-    let mut buf = Vec::with_capacity(1024);
-    let start = Instant::now();
-    let burst = 64u64;
-    let mut sent = 0;
-    while sent < count {
-        let due = Duration::from_secs_f64(sent as f64 / rate as f64);
-        if let Some(wait) = due.checked_sub(start.elapsed()) {
-            thread::sleep(wait);
-        }
-        for _ in 0..burst.min(count - sent) {
-            make(sent, &mut buf);
-            sock.send_to(&buf, addr).expect("send");
-            sent += 1;
-        }
-    }
-    sent
+    let (sent, stop) = (AtomicU64::new(0), AtomicBool::new(false));
+    flood::pace(addr, count, rate, make, &sent, &stop)
 }
 
 /// Reads `path` and returns the sequence numbers (`seq=NNNNNNNNNN`) of its lines.
@@ -303,6 +302,14 @@ pub fn registry() -> engine::Registry {
     let mut r = engine::Registry::new();
     plugins::register_all(&mut r);
     r
+}
+
+/// The line of `report` starting with `prefix`; panics when there is none.
+pub fn report_line<'a>(report: &'a [String], prefix: &str) -> &'a str {
+    report
+        .iter()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line in {report:#?}"))
 }
 
 /// Starts an in-process pipeline from config text (relative paths resolve against `dir`).

@@ -173,8 +173,10 @@ impl Stage for InputStage {
         } else {
             filled
         };
-        self.producer.publish(claim, used);
+        // Counted before the packs are published, so no later stage counts one first (the
+        // report's in-flight term is never negative; see `crate::counters`).
         self.accepted.add(accepted);
+        self.producer.publish(claim, used);
         if self.stopped {
             self.final_fill =
                 matches!(result, Ok(Fill::More)) && self.input.tick(std::time::Instant::now());

@@ -342,7 +342,9 @@ impl<O: Output> Stage for OutputStage<O> {
             return 0;
         };
         self.waiting = false;
-        let (mut routed, mut errors) = (0u64, 0u64);
+        // Counted in this order: `routed` first, then what became of the packs (see
+        // `crate::counters`), so a report never sees more settled than taken.
+        let (mut routed, mut errors, mut dropped) = (0u64, 0u64, 0u64);
         let mut last_error = None;
         let mut end = hi;
         for s in lo..=hi {
@@ -354,7 +356,7 @@ impl<O: Output> Stage for OutputStage<O> {
             }
             routed += 1;
             let Health::Up(output) = &mut self.health else {
-                self.counters.dropped.add(1);
+                dropped += 1;
                 continue;
             };
             match catch_unwind(AssertUnwindSafe(|| output.deliver(pack))) {
@@ -365,8 +367,10 @@ impl<O: Output> Stage for OutputStage<O> {
                 }
                 Err(p) => {
                     // The pack in flight is counted and skipped; the rest of the batch
-                    // waits for the rebuilt plugin.
+                    // waits for the rebuilt plugin. What it held is counted as failed by
+                    // `panicked`, after it is counted as routed.
                     errors += 1;
+                    self.counters.routed.add(std::mem::take(&mut routed));
                     self.panicked("deliver", p.as_ref());
                     end = s;
                     break;
@@ -376,6 +380,7 @@ impl<O: Output> Stage for OutputStage<O> {
         self.cursor.release(end);
         self.counters.routed.add(routed);
         self.counters.write_errors.add(errors);
+        self.counters.dropped.add(dropped);
         if let Some(e) = last_error {
             if self.error_log.allow() {
                 crate::log::warn(format_args!("output {}: {e}", self.name));

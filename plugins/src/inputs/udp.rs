@@ -161,17 +161,18 @@ impl Input for Udp {
     /// the queue is empty (bounded by [`FINAL_DRAIN`]). So every datagram the kernel took is
     /// either accepted or counted as a kernel drop.
     fn stop(&mut self) {
-        self.sample_drops();
         // On a reload the next pipeline reads the same socket: leave the queue to it.
-        if self.sockets.reloading() {
-            return;
+        if !self.sockets.reloading() {
+            if let Err(e) = self.refuse_new_datagrams() {
+                engine::log::warn(format_args!(
+                    "udp: closing the socket to new datagrams: {e}"
+                ));
+            }
+            self.drain_until = Some(Instant::now() + FINAL_DRAIN);
         }
-        if let Err(e) = self.refuse_new_datagrams() {
-            engine::log::warn(format_args!(
-                "udp: closing the socket to new datagrams: {e}"
-            ));
-        }
-        self.drain_until = Some(Instant::now() + FINAL_DRAIN);
+        // After the connect: the kernel queues (or drops) nothing more for this socket, so
+        // the count is final.
+        self.sample_drops();
     }
 
     fn register(&mut self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
