@@ -17,7 +17,10 @@ fn every_example_config_validates() {
         let v = engine::validate(&tests::registry(), &config)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         check_pinned_plan(&path, &v);
-        if path.file_stem().is_some_and(|s| s.to_string_lossy().starts_with("pinned-")) {
+        if path
+            .file_stem()
+            .is_some_and(|s| s.to_string_lossy().starts_with("pinned-"))
+        {
             // Dedicated hosts: the status endpoint on, on loopback.
             let http = config.http.as_ref().expect("pinned examples turn http on");
             assert_eq!(http.address, "127.0.0.1:4352", "{}", path.display());
