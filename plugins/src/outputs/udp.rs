@@ -429,7 +429,7 @@ mod tests {
         f.values.push_integer(seq as i64);
         let f = m.add_field().unwrap();
         f.name.push_str("tags");
-        f.values.push_string().push_str("a");
+        f.values.push_string().push('a');
         f.values.push_string().push_str("b\"c");
         p
     }
