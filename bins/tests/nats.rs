@@ -127,11 +127,13 @@ fn run(disruption: Disruption) {
     let out = tmp.path().join("aggregated.log");
     let agg_dir = tmp.path().join("agg");
     std::fs::create_dir(&agg_dir).unwrap();
-    // 3 s, so a killed aggregator's messages come back soon; 30 s while the server is
-    // frozen, so that no ack the aggregator sent meanwhile is overtaken by a redelivery
-    // when the server resumes (its clock jumps by the freeze).
+    // 3 s, so a killed aggregator's messages come back soon; 10 s (four times the freeze)
+    // while the server is frozen, so that no ack the aggregator sent meanwhile is overtaken
+    // by a redelivery when the server resumes (its clock jumps by the freeze). Messages the
+    // server hands to a pull request the aggregator gave up on during the freeze come back
+    // after this wait, unwritten: it bounds how long that run takes.
     let ack_wait_secs = if disruption == Disruption::ServerFreeze {
-        30
+        10
     } else {
         3
     };
