@@ -56,6 +56,10 @@
 # commit, 1 s by default) nor the fsync. Probes are not counted in sent/written (they have
 # their own chain and output); dropped probes (kernel drops) are missing from the
 # percentiles and counted in kdrop. Scenarios with PROBE=none (statsd) show "-".
+# Forwarding scenarios (udp-tcp-forward, udp-nats-file): their setup.sh puts the probe's
+# chain and output on the aggregator instead, so the edge forwards the probes with the
+# flood and the latency is send() -> the edge -> TCP or JetStream -> the aggregator's
+# output stage (CLOCK_REALTIME of one host at both ends).
 #
 # Scenario knobs (perf/scenarios/<name>/scenario.env, sourced per scenario):
 #   FORMAT         udpflood -f format                                      [json]
@@ -260,7 +264,7 @@ result=${RESULTS:-$ROOT/perf/results/$(date +%Y-%m-%d)-$host.md}
     echo "- pinning: generator (udpflood -g, GSO, or heka-flood) and latency probe on cpu$GEN_CPU, hekad on cpus $HEKAD_CPUS (taskset)"
     echo "- rmem_max $RCVBUF, skb_defer_max $(sysctl -n net.core.skb_defer_max 2>/dev/null || echo n/a), commit $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo ?)"
     echo "- command: HEKAD_ARGS=\"${HEKAD_ARGS:-}\" SCENARIOS=\"$SCENARIOS\" SIZES=\"$SIZES\" RATES=\"$RATES\" DUR=$DUR REPS=$REPS LATENCY=$LATENCY perf/run.sh"
-    echo "- latency (p50/p99 µs): probe send() to hekad's output stage, $PROBE_RATE probes/s (see run.sh's header)"
+    echo "- latency (p50/p99 µs): probe send() to hekad's output stage (forwarding scenarios: the aggregator's), $PROBE_RATE probes/s (see run.sh's header)"
     echo
     row scenario size offered sent written "loss %" kdrop "µs/msg" "RSS MiB" "p50 µs" "p99 µs"
     row --- --- --- --- --- --- --- --- --- --- ---

@@ -2,7 +2,9 @@
 //! three edges (UdpInput → NatsOutput) each get N numbered datagrams, one aggregator
 //! (NatsInput → FileOutput) writes them to a file. Every message arrives, and JetStream
 //! stores each exactly once (publish retries are de-duplicated by `Nats-Msg-Id` = the uuid
-//! given at intake), also when nats-server is killed and restarted mid-run, and when the
+//! given at intake), also when nats-server is killed and restarted mid-run, when it is
+//! frozen (SIGSTOP) for longer than the edges' ack timeout, so that they publish again what
+//! it had queued and then stores (the copies must be recognised as duplicates), and when the
 //! aggregator is stopped (SIGTERM) or killed (SIGKILL) and started again mid-run: it acks a
 //! message only once its outputs committed it, so a killed aggregator's messages are
 //! redelivered, not lost.
@@ -26,6 +28,11 @@ const N: u64 = 3000;
 const RATE: u64 = 1500;
 const EDGES: u64 = 3;
 
+/// The edges' `ack_timeout_ms`, and how long [`Disruption::ServerFreeze`] freezes the
+/// server: long enough for two rounds of retries of what it had queued.
+const ACK_TIMEOUT_MS: u64 = 1000;
+const FREEZE: Duration = Duration::from_millis(2500);
+
 /// One process test at a time (DESIGN.md section 10).
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -33,6 +40,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 enum Disruption {
     None,
     ServerRestart,
+    ServerFreeze,
     AggregatorRestart,
     AggregatorKill,
 }
@@ -43,16 +51,19 @@ fn edge_config(url: &str) -> String {
   "inputs":   [{{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}}],
   "decoders": [{{"type": "JsonDecoder", "default": true}}],
   "outputs":  [{{"name": "nats", "type": "NatsOutput", "url": "{url}",
-                 "ack_timeout_ms": 1000}}],
+                 "ack_timeout_ms": {ACK_TIMEOUT_MS}}}],
   "chains":   {{"default": {{"outputs": ["nats"]}}}}
 }}"#
     )
 }
 
-fn aggregator_config(url: &str, out: &Path) -> String {
+/// An aggregator whose consumer has JetStream redeliver an unacked message after
+/// `ack_wait_secs`.
+fn aggregator_config(url: &str, out: &Path, ack_wait_secs: u64) -> String {
     format!(
         r#"{{
-  "inputs":   [{{"name": "nats", "type": "NatsInput", "url": "{url}", "ack_wait_secs": 3}}],
+  "inputs":   [{{"name": "nats", "type": "NatsInput", "url": "{url}",
+                 "ack_wait_secs": {ack_wait_secs}}}],
   "decoders": [{{"type": "ProtobufDecoder"}}],
   "outputs":  [{{"name": "file", "type": "FileOutput", "path": "{}", "format": "json",
                  "flush_interval_ms": 100}}],
@@ -100,8 +111,8 @@ fn written(path: &Path) -> Written {
     }
 }
 
-fn start_aggregator(dir: &Path, url: &str, out: &Path) -> Hekad {
-    let mut h = Hekad::start_with_config(BIN, dir, &aggregator_config(url, out));
+fn start_aggregator(dir: &Path, url: &str, out: &Path, ack_wait_secs: u64) -> Hekad {
+    let mut h = Hekad::start_with_config(BIN, dir, &aggregator_config(url, out, ack_wait_secs));
     h.wait_for_stderr("hekad: running", Duration::from_secs(20))
         .unwrap_or_else(|| panic!("aggregator did not start: {:#?}", h.stderr()));
     h
@@ -116,7 +127,18 @@ fn run(disruption: Disruption) {
     let out = tmp.path().join("aggregated.log");
     let agg_dir = tmp.path().join("agg");
     std::fs::create_dir(&agg_dir).unwrap();
-    let mut aggregator = Some(start_aggregator(&agg_dir, &url, &out));
+    // 3 s, so a killed aggregator's messages come back soon; 10 s (four times the freeze)
+    // while the server is frozen, so that no ack the aggregator sent meanwhile is overtaken
+    // by a redelivery when the server resumes (its clock jumps by the freeze). Messages the
+    // server hands to a pull request the aggregator gave up on during the freeze come back
+    // after this wait, unwritten: it bounds how long that run takes.
+    let ack_wait_secs = if disruption == Disruption::ServerFreeze {
+        10
+    } else {
+        3
+    };
+    let start_agg = |dir: &Path| start_aggregator(dir, &url, &out, ack_wait_secs);
+    let mut aggregator = Some(start_agg(&agg_dir));
 
     let mut edges = Vec::new();
     let mut senders = Vec::new();
@@ -145,19 +167,28 @@ fn run(disruption: Disruption) {
             thread::sleep(Duration::from_millis(500));
             server.restart();
         }
+        Disruption::ServerFreeze => {
+            // The edges keep publishing into the frozen server's sockets; their acks time
+            // out and they publish the same messages again (same uuid, so same
+            // `Nats-Msg-Id`). On SIGCONT the server stores the first copies, then sees the
+            // retries: without the id each would be stored again.
+            server.pause();
+            thread::sleep(FREEZE);
+            server.resume();
+        }
         Disruption::AggregatorRestart => {
             let old = aggregator.take().unwrap().stop_gracefully();
             let before = written(&out).lines as u64;
             assert_eq!(old.final_count("file", "delivered"), Some(before));
             thread::sleep(Duration::from_millis(500));
-            aggregator = Some(start_aggregator(&agg_dir, &url, &out));
+            aggregator = Some(start_agg(&agg_dir));
         }
         Disruption::AggregatorKill => {
             let mut old = aggregator.take().unwrap();
             old.signal("KILL");
             old.wait_exit(Duration::from_secs(10))
                 .expect("SIGKILL ends the aggregator");
-            aggregator = Some(start_aggregator(&agg_dir, &url, &out));
+            aggregator = Some(start_agg(&agg_dir));
         }
     }
     for s in senders {
@@ -197,7 +228,10 @@ fn run(disruption: Disruption) {
         "{disruption:?}: {} lines, {duplicates} duplicates",
         got.lines
     );
-    if matches!(disruption, Disruption::None | Disruption::AggregatorRestart) {
+    if matches!(
+        disruption,
+        Disruption::None | Disruption::ServerFreeze | Disruption::AggregatorRestart
+    ) {
         // Without a crash nothing is redelivered after it was written.
         assert_eq!(duplicates, 0, "duplicates without a server crash");
     }
@@ -226,11 +260,17 @@ fn run(disruption: Disruption) {
             h.stderr()
         );
         assert_eq!(h.final_count("nats", "acked"), Some(N), "{:#?}", h.stderr());
-        if disruption == Disruption::ServerRestart {
-            eprintln!(
-                "edge retries={:?} duplicates={:?}",
-                h.final_count("nats", "retries"),
-                h.final_count("nats", "duplicates")
+        let retries = h.final_count("nats", "retries").unwrap_or(0);
+        let duplicates = h.final_count("nats", "duplicates").unwrap_or(0);
+        eprintln!("{disruption:?}: edge retries={retries} duplicates={duplicates}");
+        if disruption == Disruption::ServerFreeze {
+            // The edge published again what the server had queued and then stored: the
+            // retries happened, and JetStream answered them as duplicates.
+            assert!(retries > 0, "no publish was retried: {:#?}", h.stderr());
+            assert!(
+                duplicates > 0,
+                "no retry was a duplicate: {:#?}",
+                h.stderr()
             );
         }
     }
@@ -244,6 +284,11 @@ fn every_message_arrives_through_nats() {
 #[test]
 fn a_nats_server_crash_mid_run_loses_nothing() {
     run(Disruption::ServerRestart);
+}
+
+#[test]
+fn publishes_retried_while_the_server_was_frozen_are_stored_once() {
+    run(Disruption::ServerFreeze);
 }
 
 #[test]

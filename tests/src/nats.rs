@@ -1,6 +1,6 @@
 //! A real `nats-server` with JetStream for end-to-end tests: started on random loopback
 //! ports with its store in a directory of the test's, restartable on the same ports and
-//! store, and killed on drop.
+//! store, pausable (SIGSTOP/SIGCONT), and killed on drop (SIGKILL ends a paused one too).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -110,6 +110,27 @@ impl NatsServer {
         let (child, port, http_port) = spawn(&self.store, self.port.into(), self.http_port.into());
         assert_eq!((port, http_port), (self.port, self.http_port));
         self.child = Some(child);
+    }
+
+    /// Freezes the server with SIGSTOP: its sockets stay open and the kernel queues what
+    /// clients send, but it reads, stores and answers nothing until [`NatsServer::resume`].
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT): it reads what was queued meanwhile.
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let child = self.child.as_ref().expect("the server runs");
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill -{sig} nats-server failed");
     }
 
     /// The monitoring endpoint's `/jsz` report (JSON), or `None` when unreachable.

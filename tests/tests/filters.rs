@@ -235,3 +235,45 @@ fn a_bad_message_matcher_is_a_config_error_naming_the_column() {
     assert!(err.contains("outputs[0].message_matcher"), "{err}");
     assert!(err.contains("column"), "{err}");
 }
+
+#[test]
+fn injected_messages_get_a_uuid_of_their_own_at_intake() {
+    // A message leaving hekad through NATS needs a uuid (its `Nats-Msg-Id`): injected ones
+    // with none, or all with the same, would be taken by JetStream for copies and dropped.
+    let dir = tempfile::tempdir().unwrap();
+    let p = start(
+        dir.path(),
+        r#"{
+      "inputs":   [{"name": "udp", "type": "UdpInput", "address": "127.0.0.1:0"}],
+      "decoders": [{"type": "JsonDecoder", "default": true}],
+      "filters":  [{"name": "amp", "type": "AmplifyFilter", "copies": 2}],
+      "outputs":  [{"name": "out", "type": "FileOutput", "path": "out.log", "format": "json",
+                    "flush_interval_ms": 20}],
+      "chains":   {"default": {"filters": ["amp"], "outputs": ["out"]}}
+    }"#,
+    );
+    let n = send(
+        input_addr(&p, "udp"),
+        (0..50).map(|i| format!(r#"{{"type":"orig","payload":"m{i}"}}"#)),
+    );
+    let delivered = p.counters().get("out", "delivered");
+    assert_eq!(wait_for(&delivered, 3 * n, Duration::from_secs(20)), 3 * n);
+    p.stop();
+    let report = p.wait();
+    assert_eq!(report.value("route", "injected"), 2 * n, "{report}");
+    let text = std::fs::read_to_string(dir.path().join("out.log")).unwrap();
+    let mut uuids = std::collections::HashSet::new();
+    let mut copies = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let uuid = v["uuid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no uuid: {line}"));
+        // Version 4, variant 10xx: made at intake, not left zero.
+        assert_eq!(&uuid[14..15], "4", "{line}");
+        assert!("89ab".contains(&uuid[19..20]), "{line}");
+        assert!(uuids.insert(uuid.to_string()), "uuid seen twice: {line}");
+        copies += u64::from(v["type"] == "copy");
+    }
+    assert_eq!((uuids.len() as u64, copies), (3 * n, 2 * n));
+}

@@ -1,7 +1,9 @@
 //! The perf harness without load: `perf/compare.sh` flags exactly the regressions in two
-//! fixture result files (`tests/fixtures/perf/`), and every `perf/scenarios/*/hekad.json`
+//! fixture result files (`tests/fixtures/perf/`), every `perf/scenarios/*/hekad.json`
 //! validates once its placeholders are filled in, also with the latency probe's chain and
-//! output that `perf/ours.sh` adds.
+//! output that `perf/ours.sh` adds, and `perf/ours.sh` (run with stand-ins for hekad and
+//! nats-server) puts the probe's output on the hekad that ends the scenario's path: the
+//! aggregator in the forwarding scenarios, so their latency crosses the link.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -135,4 +137,91 @@ fn every_perf_scenario_config_validates() {
             "udp-tcp-forward"
         ]
     );
+}
+
+/// Runs `perf/ours.sh scenario` in `work` with PROBE_OUT set and stand-ins for hekad and
+/// nats-server (they print what the scripts wait for and exit), so only the configs are
+/// made. Returns the edge's config, and the aggregator's when the scenario has one.
+fn ours_configs(
+    scenario: &str,
+    stubs: &Path,
+    work: &Path,
+) -> (serde_json::Value, Option<serde_json::Value>) {
+    std::fs::create_dir(work).unwrap();
+    let path = format!(
+        "{}:{}",
+        stubs.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .arg(root().join("perf/ours.sh"))
+        .arg(scenario)
+        .env("PATH", path)
+        .env("HEKAD", stubs.join("hekad"))
+        .env("WORKDIR", work)
+        .env("PORT", "1")
+        .env("OUT", work.join("out.log"))
+        .env("PROBE_OUT", work.join("latency.log"))
+        .output()
+        .expect("bash runs perf/ours.sh");
+    assert!(out.status.success(), "{scenario}: {out:?}");
+    let read = |name: &str| {
+        let text = std::fs::read_to_string(work.join(name)).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{scenario}/{name}: {e}\n{text}"));
+        let config = engine::config::Config::load(work.join(name))
+            .unwrap_or_else(|e| panic!("{scenario}/{name}: {e}"));
+        engine::validate(&tests::registry(), &config)
+            .unwrap_or_else(|e| panic!("{scenario}/{name}: {e}"));
+        Some(v)
+    };
+    (
+        read("hekad.json").expect("the edge's config"),
+        read("aggregator.json"),
+    )
+}
+
+/// Whether `config` writes the latency probe to `file` with prefix_ts.
+fn writes_probe(config: &serde_json::Value, file: &Path) -> bool {
+    let output = config["outputs"].as_array().unwrap().iter().any(|o| {
+        o["name"] == "latency" && o["prefix_ts"] == true && o["path"] == file.to_str().unwrap()
+    });
+    let chain = &config["chains"]["latency-probe"];
+    let routed = chain["message_type"] == "latency-probe" && chain["outputs"][0] == "latency";
+    assert_eq!(output, routed, "half a probe: {config}");
+    output
+}
+
+#[test]
+fn the_latency_probe_is_written_where_the_scenario_path_ends() {
+    assert!(
+        Command::new("jq").arg("--version").output().is_ok(),
+        "perf/ours.sh needs jq (apt-get install jq)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let stubs = dir.path().join("bin");
+    std::fs::create_dir(&stubs).unwrap();
+    for (name, says) in [
+        ("hekad", "echo 'stand-in: listening' >&2"),
+        ("nats-server", "echo 'stand-in: Server is ready'"),
+    ] {
+        let f = stubs.join(name);
+        std::fs::write(&f, format!("#!/bin/sh\n{says}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for entry in std::fs::read_dir(root().join("perf/scenarios")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let work = dir.path().join(&name);
+        let (edge, aggregator) = ours_configs(&name, &stubs, &work);
+        let probe = work.join("latency.log");
+        match aggregator {
+            // The edge forwards the probes with the flood; the aggregator writes them.
+            Some(agg) => {
+                assert!(writes_probe(&agg, &probe), "{name}: aggregator {agg}");
+                assert!(!writes_probe(&edge, &probe), "{name}: edge {edge}");
+            }
+            None => assert!(writes_probe(&edge, &probe), "{name}: {edge}"),
+        }
+    }
 }

@@ -8,6 +8,12 @@ nats_pid=$!
 for _ in $(seq 100); do grep -q "Server is ready" "$WORKDIR/nats.log" 2>/dev/null && break; sleep 0.05; done
 sed -e "s#@NATS_URL@#$NATS_URL#g" -e "s#@OUT@#${OUT:-$WORKDIR/out.log}#g" \
     "$ROOT/perf/scenarios/udp-nats-file/aggregator.json" >"$WORKDIR/aggregator.json"
+# The latency probe's file is written by the aggregator (add_probe is ours.sh's): the edge
+# forwards the probes with the flood, so p50/p99 cross the link.
+if [[ -n ${PROBE_OUT:-} ]]; then
+    add_probe "$WORKDIR/aggregator.json"
+    unset PROBE_OUT
+fi
 mkdir -p "$WORKDIR/agg"
 "${HEKAD:-$ROOT/target/release/hekad}" --config "$WORKDIR/aggregator.json" \
     >"$WORKDIR/agg/stdout" 2>"$WORKDIR/agg/stderr" &

@@ -4,6 +4,12 @@
 export AGG_ADDR=127.0.0.1:$((PORT + 1))
 sed -e "s#@AGG_ADDR@#$AGG_ADDR#g" -e "s#@OUT@#${OUT:-$WORKDIR/out.log}#g" \
     "$ROOT/perf/scenarios/udp-tcp-forward/aggregator.json" >"$WORKDIR/aggregator.json"
+# The latency probe's file is written by the aggregator (add_probe is ours.sh's): the edge
+# forwards the probes with the flood, so p50/p99 cross the link.
+if [[ -n ${PROBE_OUT:-} ]]; then
+    add_probe "$WORKDIR/aggregator.json"
+    unset PROBE_OUT
+fi
 mkdir -p "$WORKDIR/agg"
 "${HEKAD:-$ROOT/target/release/hekad}" --config "$WORKDIR/aggregator.json" \
     >"$WORKDIR/agg/stdout" 2>"$WORKDIR/agg/stderr" &

@@ -415,6 +415,94 @@ mod tests {
         assert!(out.commit(Instant::now(), true).is_err(), "closed on Stop");
     }
 
+    /// A message with a uuid, the usual headers, a payload and two fields.
+    fn rich(seq: u64, payload: &str) -> PipelinePack {
+        let mut p = pack(payload);
+        let m = &mut p.message;
+        m.uuid = [seq as u8 + 1; 16];
+        m.timestamp = 1_795_579_080_105_194_000;
+        m.msg_type.push_str("flood");
+        m.logger.push_str("edge1");
+        m.severity = 6;
+        let f = m.add_field().unwrap();
+        f.name.push_str("seq");
+        f.values.push_integer(seq as i64);
+        let f = m.add_field().unwrap();
+        f.name.push_str("tags");
+        f.values.push_string().push('a');
+        f.values.push_string().push_str("b\"c");
+        p
+    }
+
+    #[test]
+    fn json_sends_one_parseable_message_per_datagram_within_the_limit() {
+        let (rx, address) = receiver();
+        let json_len = |p: &PipelinePack| {
+            let mut v = Vec::new();
+            encode_json(&p.message, &mut v);
+            v.len()
+        };
+        // Room for two small messages in one datagram: `json` must still send one each.
+        let small = json_len(&rich(0, "seq=0000000000"));
+        let max = 2 * small + 10;
+        let c = UdpOutputConfig {
+            address,
+            format: UdpFormat::Json,
+            max_datagram_bytes: max,
+            ..UdpOutputConfig::default()
+        };
+        let mut out = c.build(&BuildContext::standalone("udp_out")).unwrap();
+        for seq in 0..3 {
+            out.deliver(&rich(seq, &format!("seq={seq:010}"))).unwrap();
+        }
+        // Exactly at the limit fits; one byte more is a write error, never truncated.
+        let exact = "x".repeat(max - small + "seq=0000000000".len());
+        assert_eq!(json_len(&rich(3, &exact)), max);
+        out.deliver(&rich(3, &exact)).unwrap();
+        assert_eq!(
+            out.deliver(&rich(4, &format!("{exact}y"))),
+            Err(WriteError::Format("message larger than max_datagram_bytes"))
+        );
+        assert_eq!(out.commit(Instant::now(), true), Ok(true));
+        for seq in 0..4u64 {
+            let d = recv(&rx);
+            assert!(d.len() <= max, "datagram of {} bytes over {max}", d.len());
+            let v: serde_json::Value = serde_json::from_slice(&d)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&d)));
+            let payload = if seq < 3 {
+                format!("seq={seq:010}")
+            } else {
+                exact.clone()
+            };
+            let u = format!("{:02x}", seq + 1);
+            let uuid = format!(
+                "{}-{}-{}-{}-{}",
+                u.repeat(4),
+                u.repeat(2),
+                u.repeat(2),
+                u.repeat(2),
+                u.repeat(6)
+            );
+            assert_eq!(
+                v,
+                serde_json::json!({
+                    "uuid": uuid,
+                    "timestamp": "2026-11-25T03:58:00.105194000Z",
+                    "type": "flood", "logger": "edge1", "severity": 6, "payload": payload,
+                    "env_version": "", "metlog_pid": 0, "metlog_hostname": "",
+                    "fields": {"seq": seq, "tags": ["a", "b\"c"]}
+                })
+            );
+        }
+        rx.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut buf = [0u8; 16];
+        assert!(
+            rx.recv(&mut buf).is_err(),
+            "the oversized message was not sent"
+        );
+    }
+
     #[test]
     fn config_defaults_round_trip() {
         let c = UdpOutputConfig::default();
