@@ -237,10 +237,11 @@ fn a_bad_message_matcher_is_a_config_error_naming_the_column() {
 }
 
 #[test]
-fn injected_messages_get_a_uuid_of_their_own_at_intake() {
+fn injected_messages_get_a_uuid_of_their_own_and_the_time_of_injection() {
     // A message leaving hekad through NATS needs a uuid (its `Nats-Msg-Id`): injected ones
     // with none, or all with the same, would be taken by JetStream for copies and dropped.
     let dir = tempfile::tempdir().unwrap();
+    let started = std::time::SystemTime::now();
     let p = start(
         dir.path(),
         r#"{
@@ -261,6 +262,10 @@ fn injected_messages_get_a_uuid_of_their_own_at_intake() {
     p.stop();
     let report = p.wait();
     assert_eq!(report.value("route", "injected"), 2 * n, "{report}");
+    let ns = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64
+    };
+    let (earliest, latest) = (ns(started), ns(std::time::SystemTime::now()));
     let text = std::fs::read_to_string(dir.path().join("out.log")).unwrap();
     let mut uuids = std::collections::HashSet::new();
     let mut copies = 0;
@@ -274,6 +279,13 @@ fn injected_messages_get_a_uuid_of_their_own_at_intake() {
         assert!("89ab".contains(&uuid[19..20]), "{line}");
         assert!(uuids.insert(uuid.to_string()), "uuid seen twice: {line}");
         copies += u64::from(v["type"] == "copy");
+        // No timestamp set by the filter: stamped when injected, as Heka did.
+        let ts = v["timestamp"].as_str().unwrap_or_else(|| panic!("{line}"));
+        let ts = plugins::encoders::rfc3339::parse(ts.as_bytes()).expect("RFC 3339");
+        assert!(
+            (earliest..=latest).contains(&ts),
+            "{ts} not in {earliest}..={latest}"
+        );
     }
     assert_eq!((uuids.len() as u64, copies), (3 * n, 2 * n));
 }

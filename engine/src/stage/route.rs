@@ -295,6 +295,11 @@ impl RouteStage {
                 match inj.generator.front() {
                     Some((msg, hops)) => {
                         pack.message.copy_from(msg);
+                        if pack.message.timestamp == 0 {
+                            // As Heka's generator stamped new messages: a filter that
+                            // sets no timestamp gets the time of injection, not 1970.
+                            pack.message.timestamp = now;
+                        }
                         pack.chain_count = hops;
                         pack.state = PackState::Decoded;
                         inj.generator.pop_front();
