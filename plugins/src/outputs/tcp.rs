@@ -515,6 +515,29 @@ mod tests {
     }
 
     #[test]
+    fn stop_abandons_every_batch_handed_over_not_only_the_one_being_written() {
+        let c = TcpOutputConfig {
+            address: Some(closed_port().to_string()),
+            reconnect_delay_ms: 10,
+            reconnect_max_delay_ms: 20,
+            stop_timeout_ms: 100,
+            ..TcpOutputConfig::default()
+        };
+        let mut t = build(&c, OnFull::Block);
+        for batch in 0..5 {
+            for i in 0..10 {
+                t.deliver(&pack(batch * 10 + i)).unwrap();
+            }
+            t.settle(Instant::now(), false, 10);
+            thread::sleep(Duration::from_millis(20));
+        }
+        let s = t.settle(Instant::now(), true, 50);
+        assert_eq!((s.delivered, s.write_errors), (0, 50));
+        assert_eq!(t.in_flight(), 0);
+        assert_eq!(t.shared.queued_bytes.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
     fn block_mode_has_no_capacity_while_the_buffer_is_full_and_drains_on_connect() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();

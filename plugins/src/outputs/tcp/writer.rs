@@ -127,7 +127,24 @@ impl Writer {
                 break;
             }
         }
+        self.abandon_queued();
         self.disconnect(false);
+    }
+
+    /// Counts the batches handed over and never taken (an abort while the destination was
+    /// away) as failed, so the stage's accounting closes.
+    fn abandon_queued(&mut self) {
+        let mut q = self.shared.queue();
+        if q.lens.is_empty() {
+            return;
+        }
+        let left = q.lens.len() as u64;
+        let bytes = q.bytes.len();
+        q.lens.clear();
+        q.bytes.clear();
+        drop(q);
+        self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+        self.shared.failed.fetch_add(left, Ordering::AcqRel);
     }
 
     /// Waits for a batch and takes it; `false` when the thread should exit.
