@@ -14,8 +14,10 @@ mod surface;
 
 pub use surface::{Surface, Verdict};
 mod nats;
+mod tls;
 
 pub use nats::NatsServer;
+pub use tls::Pki;
 
 /// A running hekad process; killed on drop if still running.
 #[derive(Debug)]
