@@ -3,6 +3,7 @@
 //! through rustls on a non-blocking socket.
 
 use std::io::{self, Read};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -83,6 +84,9 @@ impl ServerTls {
     pub(super) fn session(&self) -> Result<Box<Session>, rustls::Error> {
         Ok(Box::new(Session {
             conn: ServerConnection::new(self.config.clone())?,
+            // Zeroed: pages a connection never fills cost no resident memory.
+            records: vec![0; RECORDS_READ],
+            unfed: 0..0,
             write_blocked: false,
             writable_interest: false,
             fin_after_flush: false,
@@ -90,10 +94,18 @@ impl ServerTls {
     }
 }
 
+/// Bytes of records read from the socket at once. rustls's own `read_tls` reads at most
+/// 4 KiB per call into its buffer, four or more syscalls per 16 KiB record; reading here
+/// and feeding rustls from memory takes one per several records.
+const RECORDS_READ: usize = 64 * 1024;
+
 /// One connection's TLS state.
 #[derive(Debug)]
 pub(super) struct Session {
     conn: ServerConnection,
+    /// TLS records read from the socket; `unfed` is the part rustls has not taken yet.
+    records: Vec<u8>,
+    unfed: Range<usize>,
     /// The last flush stopped at WouldBlock: TLS bytes (handshake, alerts, tickets) wait
     /// for the socket to be writable.
     pub(super) write_blocked: bool,
@@ -147,15 +159,17 @@ impl Session {
     }
 }
 
-/// Whether `e` (from a [`Plaintext`] read) is a TLS failure rather than the socket's.
+/// Whether `e` (from a [`Plaintext`] read) is a TLS failure rather than the socket's:
+/// rustls reports its own as InvalidData, which a socket never returns.
 pub(super) fn is_tls_error(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
+    e.kind() == io::ErrorKind::InvalidData
 }
 
-/// Reads a session's plaintext: what rustls already decrypted first, then more records
-/// from the socket. WouldBlock only once rustls holds no plaintext and the socket has
-/// nothing more (mio is edge-triggered: a connection stays ready until then). Handshake
-/// bytes the server owes are written before each socket read.
+/// Reads a session's plaintext: what rustls already decrypted first, then the records read
+/// but not yet given to rustls, then more from the socket. WouldBlock only once rustls
+/// holds no plaintext and the socket has nothing more (mio is edge-triggered: a
+/// connection stays ready until then). Handshake bytes the server owes are written before
+/// each socket read.
 #[derive(Debug)]
 pub(super) struct Plaintext<'a> {
     session: &'a mut Session,
@@ -176,10 +190,20 @@ impl Read for Plaintext<'_> {
                 Err(e) => return Err(e),
             }
             session.flush(sock)?;
-            if session.conn.read_tls(sock)? == 0 {
-                // The reader reports the end of stream (above) on the next turn.
-                continue;
+            if session.unfed.is_empty() {
+                // WouldBlock (and any error) goes to the caller from here.
+                let n = sock.read(&mut session.records)?;
+                if n == 0 {
+                    // The end of the stream: rustls notes it (an empty read), and the
+                    // reader reports it (above) on the next turn.
+                    session.conn.read_tls(&mut &[][..])?;
+                    continue;
+                }
+                session.unfed = 0..n;
             }
+            let mut unfed = &session.records[session.unfed.clone()];
+            let taken = session.conn.read_tls(&mut unfed)?;
+            session.unfed.start += taken;
             if let Err(e) = session.conn.process_new_packets() {
                 // The alert saying why, if the socket takes it; the connection is done.
                 session.flush(sock).unwrap_or(());
