@@ -130,6 +130,21 @@ impl Pki {
         addr: SocketAddr,
         with_cert: bool,
     ) -> StreamOwned<ClientConnection, TcpStream> {
+        let conn = self.client_connection(with_cert);
+        let sock = TcpStream::connect(addr).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut s = StreamOwned::new(conn, sock);
+        while s.conn.is_handshaking() {
+            s.conn.complete_io(&mut s.sock).unwrap();
+        }
+        s.flush().unwrap();
+        s
+    }
+
+    /// A rustls client session for `127.0.0.1` trusting `ca` (no socket yet), presenting
+    /// the client certificate when `with_cert`.
+    pub fn client_connection(&self, with_cert: bool) -> ClientConnection {
         let mut roots = RootCertStore::empty();
         for c in CertificateDer::pem_file_iter(&self.ca).unwrap() {
             roots.add(c.unwrap()).unwrap();
@@ -150,15 +165,6 @@ impl Pki {
             builder.with_no_client_auth()
         };
         let name = ServerName::try_from("127.0.0.1").unwrap();
-        let conn = ClientConnection::new(Arc::new(config), name).unwrap();
-        let sock = TcpStream::connect(addr).unwrap();
-        sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-            .unwrap();
-        let mut s = StreamOwned::new(conn, sock);
-        while s.conn.is_handshaking() {
-            s.conn.complete_io(&mut s.sock).unwrap();
-        }
-        s.flush().unwrap();
-        s
+        ClientConnection::new(Arc::new(config), name).unwrap()
     }
 }

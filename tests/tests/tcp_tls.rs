@@ -134,6 +134,56 @@ fn with_client_ca_file_only_clients_with_a_certificate_it_signed_are_read() {
 }
 
 #[test]
+fn a_handshake_flight_larger_than_the_socket_buffers_goes_out_as_the_client_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::generate(dir.path());
+    // The server's certificate and 20,000 copies of the CA's: a Certificate message of about
+    // 8 MB, twice what the server's send buffer (at most 4 MiB by default) and the
+    // client's receive buffer hold on loopback.
+    let ca = std::fs::read_to_string(&pki.ca).unwrap();
+    let mut chain = std::fs::read_to_string(&pki.server_cert).unwrap();
+    for _ in 0..20000 {
+        chain.push_str(&ca);
+    }
+    let big = dir.path().join("big-chain.pem");
+    std::fs::write(&big, chain).unwrap();
+    let tls = format!(
+        r#"{{"cert_file": "{}", "key_file": "{}"}}"#,
+        big.display(),
+        pki.server_key.display()
+    );
+    let p = start(dir.path(), &config(&tls));
+    let addr = input_addr(&p, "tcp");
+    // Send the ClientHello, then read nothing for a while: the server's flight stops at
+    // WouldBlock, and only WRITABLE can tell the input when to go on.
+    let mut hello = pki.client_connection(false);
+    let mut sock = TcpStream::connect(addr).unwrap();
+    while hello.wants_write() {
+        hello.write_tls(&mut sock).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    sock.set_read_timeout(Some(Duration::from_millis(1000)))
+        .unwrap();
+    let mut got = 0;
+    let mut b = vec![0u8; 64 * 1024];
+    while let Ok(n) = sock.read(&mut b) {
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let ca_der = ca.len() * 3 / 4;
+    assert!(
+        got > 20000 * ca_der * 9 / 10,
+        "only {got} bytes of the flight"
+    );
+    drop(sock);
+    p.stop();
+    let report = p.wait();
+    assert!(report.balances(), "{report}");
+}
+
+#[test]
 fn bad_tls_files_are_refused_at_build_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::generate(dir.path());
