@@ -6,9 +6,12 @@
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tests::{json_datagram, send_paced, seqs_in, Hekad};
+use tests::{
+    assert_balanced, assert_exactly, json_datagram, send_paced, seqs_in, wait_count, wait_seqs,
+    Hekad,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hekad");
 
@@ -47,49 +50,6 @@ fn edge(dir: &Path, to: SocketAddr, extra: &str) -> Hekad {
 }}"#
         ),
     )
-}
-
-/// Asks `h` for its counts (SIGUSR1) until `owner`'s counter `name` reaches `target`, at
-/// most 30 s; returns the last value seen.
-fn wait_count(h: &Hekad, owner: &str, name: &str, target: u64) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        h.signal("USR1");
-        thread::sleep(Duration::from_millis(100));
-        let v = h.final_count(owner, name).unwrap_or(0);
-        if v >= target || Instant::now() > deadline {
-            return v;
-        }
-    }
-}
-
-/// Waits at most 30 s until `path` holds `n` numbered lines; returns them.
-fn wait_seqs(path: &Path, n: usize) -> Vec<u64> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let s = seqs_in(path);
-        if s.len() >= n || Instant::now() > deadline {
-            return s;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn assert_exactly(mut seqs: Vec<u64>, want: impl Iterator<Item = u64>) {
-    seqs.sort_unstable();
-    let want: Vec<u64> = want.collect();
-    assert_eq!(seqs.len(), want.len(), "count");
-    assert_eq!(seqs, want, "each exactly once");
-}
-
-fn assert_balanced(h: &Hekad) {
-    assert!(
-        h.stderr()
-            .iter()
-            .any(|l| l.contains("balance:") && l.ends_with(": ok")),
-        "{:#?}",
-        h.stderr()
-    );
 }
 
 #[test]

@@ -8,5 +8,5 @@ mod udp_socket;
 
 pub use nats::{Nats, NatsInputConfig};
 pub use statsd::{StatsdUdp, StatsdUdpInputConfig};
-pub use tcp::{Tcp, TcpInputConfig};
+pub use tcp::{Tcp, TcpInputConfig, TcpInputTlsConfig};
 pub use udp::{Udp, UdpInputConfig};

@@ -35,6 +35,7 @@ mod register;
 pub mod statsd;
 #[cfg(test)]
 mod testing;
+mod tls;
 
 pub use register::register_all;
 

@@ -11,5 +11,5 @@ pub use counter::{Counter, CounterOutputConfig};
 pub use file::{FileOutputConfig, FileWriter, Format, Perm};
 pub use log::{Log, LogFormat, LogOutputConfig};
 pub use nats::{Nats, NatsOutputConfig};
-pub use tcp::{Tcp, TcpOutputConfig, TcpSignerConfig};
+pub use tcp::{Tcp, TcpOutputConfig, TcpOutputTlsConfig, TcpSignerConfig};
 pub use udp::{UdpFormat, UdpOutputConfig, UdpOutputGlobal, UdpWriter};

@@ -17,10 +17,12 @@ mod surface;
 pub use surface::{Surface, Verdict};
 mod flood;
 mod nats;
+mod tls;
 mod udp_stats;
 
 pub use flood::Flood;
 pub use nats::NatsServer;
+pub use tls::Pki;
 pub use udp_stats::{udp_no_ports, udp_rx_queue};
 
 /// A running hekad process; killed on drop if still running.
@@ -384,4 +386,49 @@ pub fn wait_line(path: &Path, needle: &str, timeout: Duration) -> Option<String>
         }
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Asks `h` for its counts (SIGUSR1) until `owner`'s counter `name` reaches `target`, at
+/// most 30 s; returns the last value seen.
+pub fn wait_count(h: &Hekad, owner: &str, name: &str, target: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        h.signal("USR1");
+        thread::sleep(Duration::from_millis(100));
+        let v = h.final_count(owner, name).unwrap_or(0);
+        if v >= target || Instant::now() > deadline {
+            return v;
+        }
+    }
+}
+
+/// Waits at most 30 s until `path` holds `n` numbered lines; returns them.
+pub fn wait_seqs(path: &Path, n: usize) -> Vec<u64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = seqs_in(path);
+        if s.len() >= n || Instant::now() > deadline {
+            return s;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asserts that `seqs`, in any order, are exactly `want`, each once.
+pub fn assert_exactly(mut seqs: Vec<u64>, want: impl Iterator<Item = u64>) {
+    seqs.sort_unstable();
+    let want: Vec<u64> = want.collect();
+    assert_eq!(seqs.len(), want.len(), "count");
+    assert_eq!(seqs, want, "each exactly once");
+}
+
+/// Asserts that `h` printed an accounting balance that holds (`balance: ...: ok`).
+pub fn assert_balanced(h: &Hekad) {
+    assert!(
+        h.stderr()
+            .iter()
+            .any(|l| l.contains("balance:") && l.ends_with(": ok")),
+        "{:#?}",
+        h.stderr()
+    );
 }

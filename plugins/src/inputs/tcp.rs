@@ -26,29 +26,45 @@
 //! and loses no byte.
 //!
 //! A shutdown's stop closes the listener (new connections are refused rather than left in
-//! the backlog), half-closes every connection so its sender reads end-of-stream, and keeps
-//! reading each until the sender closes its side or one second passes: a sender that
-//! notices the close (hekad's TcpOutput does, and reconnects elsewhere or later) loses
-//! nothing it wrote.
+//! the backlog), half-closes every connection so its sender reads end-of-stream (after a
+//! close_notify, with TLS), and keeps reading each until the sender closes its side or one
+//! second passes: a sender that notices the close (hekad's TcpOutput does, and reconnects
+//! elsewhere or later) loses nothing it wrote.
+//!
+//! **TLS.** With `tls`, each accepted connection gets a rustls session and its frames are
+//! read through it (`tls.rs`); a client that fails the handshake (no or a wrong
+//! certificate when `client_ca_file` requires one, a plain-text client, garbage) is closed
+//! and counted (`tls_errors`), alone: the others go on. The handshake bytes the server
+//! sends are written as they come; when the socket is full, the connection waits for
+//! WRITABLE too. A TLS session cannot be handed to another pipeline, so a reload hands over
+//! the plain connections only and gives the TLS ones the shutdown treatment (close_notify,
+//! half-close, read until the sender closes, at most one second): hekad's TcpOutput then
+//! reconnects, to the next pipeline's input on the same kept listener, losing nothing. A
+//! reload that turns `tls` on keeps the plain connections it adopts until they close; new
+//! ones must speak TLS.
 
 mod buffer;
+mod connection;
+mod handover;
+mod tls;
 
 use std::io;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
-use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use engine::{
-    Batch, BuildContext, BuildError, Counter, Fill, HandedOver, Input, PluginConfig, RunError,
-    Sockets,
+    Batch, BuildContext, BuildError, Counter, Fill, Input, PluginConfig, RunError, Sockets,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use self::buffer::{FrameBuffer, ReadOutcome};
+use self::connection::Connection;
+pub use self::tls::TcpInputTlsConfig;
+use self::tls::{ServerTls, Session};
 
 /// Bits of a token below a source's number (the stage's own, DESIGN.md section 10).
 const SOURCE_SHIFT: u32 = 16;
@@ -85,6 +101,9 @@ pub struct TcpInputConfig {
     /// Close a connection that sent nothing for this long; 0 never closes.
     #[serde(default = "default_idle_timeout_secs")]
     pub idle_timeout_secs: u64,
+    /// Serve TLS (rustls) only; absent: plain TCP.
+    #[serde(default)]
+    pub tls: Option<TcpInputTlsConfig>,
 }
 
 impl Default for TcpInputConfig {
@@ -93,18 +112,9 @@ impl Default for TcpInputConfig {
             address: default_address(),
             max_connections: default_max_connections(),
             idle_timeout_secs: default_idle_timeout_secs(),
+            tls: None,
         }
     }
-}
-
-/// One accepted connection.
-#[derive(Debug)]
-struct Connection {
-    stream: mio::net::TcpStream,
-    frames: FrameBuffer,
-    last_read: Instant,
-    /// Readiness was reported and the stream has not returned WouldBlock since.
-    readable: bool,
 }
 
 /// Counters of the input, updated per connection event (never per frame).
@@ -144,6 +154,8 @@ pub struct Tcp {
     max_message_size: usize,
     decoder: u8,
     counts: Counts,
+    /// TLS for every new connection; `None`: plain.
+    tls: Option<ServerTls>,
     /// Set by `stop`: keep reading the half-closed connections until their peers close
     /// them, or until this deadline.
     draining_until: Option<Instant>,
@@ -166,6 +178,10 @@ impl PluginConfig for TcpInputConfig {
         let decoder = ctx.decoder_index("ProtobufDecoder").ok_or_else(|| {
             BuildError::Invalid("TcpInput reads Heka frames: configure a ProtobufDecoder".into())
         })?;
+        let tls = match &self.tls {
+            Some(t) => Some(t.build(ctx)?),
+            None => None,
+        };
         let bind = || {
             let l = std::net::TcpListener::bind(addr)?;
             l.set_nonblocking(true)?;
@@ -208,6 +224,7 @@ impl PluginConfig for TcpInputConfig {
                 read_errors: ctx.counter("read_errors"),
             },
             draining_until: None,
+            tls,
         })
     }
 }
@@ -231,8 +248,17 @@ impl Tcp {
                 self.counts.refused.add(1);
                 continue; // dropped: closed
             }
+            let tls = match self.tls.as_ref().map(ServerTls::session) {
+                None => None,
+                Some(Ok(s)) => Some(s),
+                Some(Err(e)) => {
+                    self.counts.read_errors.add(1);
+                    engine::log::warn(format_args!("tcp: starting a tls session: {e}"));
+                    continue;
+                }
+            };
             let frames = FrameBuffer::new(self.max_message_size);
-            if self.add(stream, frames) {
+            if self.add(stream, frames, tls) {
                 self.counts.connections.add(1);
             }
         }
@@ -240,7 +266,12 @@ impl Tcp {
 
     /// Registers `stream` in a free slot and marks it readable; `false` when it could not
     /// be registered (it is closed).
-    fn add(&mut self, mut stream: mio::net::TcpStream, frames: FrameBuffer) -> bool {
+    fn add(
+        &mut self,
+        mut stream: mio::net::TcpStream,
+        frames: FrameBuffer,
+        tls: Option<Box<Session>>,
+    ) -> bool {
         let slot = match self.conns.iter().position(Option::is_none) {
             Some(i) => i,
             None => {
@@ -256,32 +287,10 @@ impl Tcp {
                 return false;
             }
         }
-        self.conns[slot] = Some(Connection {
-            stream,
-            frames,
-            last_read: Instant::now(),
-            readable: true,
-        });
+        self.conns[slot] = Some(Connection::new(stream, frames, tls));
         self.ready.push(slot);
         self.live += 1;
         true
-    }
-
-    /// Adopts the connections a stopped input on the same address handed over (one atomic
-    /// load when there are none). Whether any was adopted.
-    fn adopt(&mut self) -> bool {
-        if self.stopped || !self.sockets.has_handed_over() {
-            return false;
-        }
-        let mut adopted = false;
-        for h in self.sockets.take_handed_over(&self.address) {
-            let stream = mio::net::TcpStream::from_std(std::net::TcpStream::from(h.stream));
-            match FrameBuffer::with_pending(self.max_message_size, &h.pending) {
-                Some(frames) => adopted |= self.add(stream, frames),
-                None => self.counts.framing_errors.add(1),
-            }
-        }
-        adopted
     }
 
     /// Deregisters and drops connection `slot`.
@@ -296,25 +305,6 @@ impl Tcp {
     }
 
     /// Closes every connection and ends a stop's drain.
-    /// Hands every live connection, with what it read but did not frame, to the next
-    /// pipeline (a reload).
-    fn hand_over_all(&mut self) {
-        for slot in 0..self.conns.len() {
-            let Some(mut c) = self.conns[slot].take() else {
-                continue;
-            };
-            if let Some(r) = &self.registry {
-                r.deregister(&mut c.stream).unwrap_or(());
-            }
-            self.live -= 1;
-            let pending = c.frames.pending().to_vec();
-            let stream = OwnedFd::from(c.stream);
-            self.sockets
-                .hand_over(&self.address, HandedOver { stream, pending });
-        }
-        self.ready.clear();
-    }
-
     fn close_all(&mut self) {
         for slot in 0..self.conns.len() {
             self.close(slot);
@@ -377,13 +367,16 @@ impl Tcp {
                     }
                 }
             }
-            match c.frames.read_from(&mut c.stream) {
+            match c.read() {
                 Ok(ReadOutcome::Data(_)) => c.last_read = Instant::now(),
                 other => break other,
             }
         };
         match outcome {
-            Ok(ReadOutcome::WouldBlock) => c.readable = false,
+            Ok(ReadOutcome::WouldBlock) => {
+                c.readable = false;
+                self.want_writable(slot);
+            }
             Ok(ReadOutcome::Eof) => {
                 if c.frames.has_partial() {
                     self.counts.truncated.add(1);
@@ -391,12 +384,41 @@ impl Tcp {
                 self.close(slot);
             }
             Ok(ReadOutcome::Data(_)) => unreachable!("the read loop only stops without data"),
-            Err(_) => {
-                self.counts.read_errors.add(1);
+            Err(e) => {
+                match &self.tls {
+                    Some(t) if tls::is_tls_error(&e) => t.errors.add(1),
+                    _ => self.counts.read_errors.add(1),
+                }
                 self.close(slot);
             }
         }
         false
+    }
+
+    /// Registers TLS connection `slot` for WRITABLE while its session's bytes wait for room
+    /// in the socket (a handshake flight, an alert, a close_notify), and only for READABLE
+    /// again once they are out; the event brings the connection back to `drain`, whose
+    /// reads flush first.
+    fn want_writable(&mut self, slot: usize) {
+        let Some(c) = self.conns[slot].as_mut() else {
+            return;
+        };
+        let Some(s) = c.tls.as_mut() else {
+            return;
+        };
+        if s.write_blocked == s.writable_interest {
+            return;
+        }
+        s.writable_interest = s.write_blocked;
+        let interest = c.interest();
+        let token = mio::Token(self.token | (slot + 1) << SOURCE_SHIFT);
+        if let Some(r) = &self.registry {
+            if let Err(e) = r.reregister(&mut c.stream, token, interest) {
+                self.counts.read_errors.add(1);
+                engine::log::warn(format_args!("tcp: re-registering a connection: {e}"));
+                self.close(slot);
+            }
+        }
     }
 }
 
@@ -409,7 +431,8 @@ impl Input for Tcp {
         for (slot, c) in self.conns.iter_mut().enumerate() {
             if let Some(c) = c {
                 let t = mio::Token(token.0 | (slot + 1) << SOURCE_SHIFT);
-                registry.register(&mut c.stream, t, mio::Interest::READABLE)?;
+                let interest = c.interest();
+                registry.register(&mut c.stream, t, interest)?;
             }
         }
         self.registry = Some(registry.try_clone()?);
@@ -481,39 +504,19 @@ impl Input for Tcp {
         Ok(Fill::Drained)
     }
 
-    /// On a reload, hands every live connection to the next pipeline; on a shutdown,
-    /// refuses new connections and half-closes the open ones, reading each until its peer
-    /// closes or [`FINAL_DRAIN`] passes, so frames a sender wrote before it saw the close
-    /// are read, not reset (see the module doc).
+    /// On a reload, hands every live plain connection to the next pipeline; on a shutdown,
+    /// refuses new connections. Then half-closes the open ones (TLS: after a close_notify),
+    /// reading each until its peer closes or [`FINAL_DRAIN`] passes, so frames a sender
+    /// wrote before it saw the close are read, not reset (see the module doc).
     fn stop(&mut self) {
         self.stopped = true;
         if self.sockets.reloading() {
-            self.hand_over_all();
-            return;
-        }
-        // Take what already connected, then refuse the rest: a connection left in the
-        // listen backlog would take a sender's frames and be reset at exit.
-        if self.accept().is_err() {
-            self.counts.read_errors.add(1);
-        }
-        if let Some(mut l) = self.listener.take() {
-            if let Some(r) = &self.registry {
-                r.deregister(&mut l).unwrap_or(());
-            }
-            // The supervisor keeps a copy of the socket: stop listening for every copy.
-            socket2::SockRef::from(&l)
-                .shutdown(std::net::Shutdown::Read)
-                .unwrap_or(());
-        }
-        let mut open = false;
-        for c in self.conns.iter().flatten() {
-            c.stream.shutdown(std::net::Shutdown::Write).unwrap_or(());
-            open = true;
-        }
-        if open {
-            self.draining_until = Some(Instant::now() + FINAL_DRAIN);
+            // The listener and the plain connections go to the next pipeline; TLS ones
+            // close as at a shutdown, and their senders reconnect to it.
+            self.hand_over_plain();
         } else {
-            self.ready.clear();
+            self.refuse_new();
         }
+        self.half_close_all();
     }
 }

@@ -3,14 +3,17 @@
 //! it wrote. It shares only [`Shared`] with the output's stage.
 
 use std::collections::VecDeque;
-use std::io::{self, Read as _, Write as _};
-use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::io;
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use engine::Counter;
+
+use super::connection::{ConnectError, Connection};
+use super::tls::ClientTls;
 
 /// How often an idle writer checks whether the peer closed the connection.
 const IDLE_CHECK: Duration = Duration::from_millis(200);
@@ -86,13 +89,15 @@ pub(super) struct Link {
     pub(super) write_timeout: Duration,
     pub(super) connects: Counter,
     pub(super) disconnects: Counter,
+    /// TLS to every address; `None`: plain TCP.
+    pub(super) tls: Option<ClientTls>,
 }
 
 /// The writer thread's state.
 pub(super) struct Writer {
     shared: Arc<Shared>,
     link: Link,
-    stream: Option<TcpStream>,
+    stream: Option<Connection>,
     /// The batch being written (swapped with the shared queue's, keeping capacities).
     bytes: Vec<u8>,
     lens: VecDeque<u32>,
@@ -127,7 +132,24 @@ impl Writer {
                 break;
             }
         }
-        self.disconnect(false);
+        self.abandon_queued();
+        self.disconnect(false, true);
+    }
+
+    /// Counts the batches handed over and never taken (an abort while the destination was
+    /// away) as failed, so the stage's accounting closes.
+    fn abandon_queued(&mut self) {
+        let mut q = self.shared.queue();
+        if q.lens.is_empty() {
+            return;
+        }
+        let left = q.lens.len() as u64;
+        let bytes = q.bytes.len();
+        q.lens.clear();
+        q.bytes.clear();
+        drop(q);
+        self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+        self.shared.failed.fetch_add(left, Ordering::AcqRel);
     }
 
     /// Waits for a batch and takes it; `false` when the thread should exit.
@@ -163,33 +185,17 @@ impl Writer {
 
     /// Closes the connection if the peer has closed its side (or sent garbage).
     fn check_peer(&mut self) {
-        let Some(s) = self.stream.as_mut() else {
-            return;
-        };
-        let closed = match s.set_nonblocking(true) {
-            Err(_) => true,
-            Ok(()) => {
-                let mut b = [0u8; 64];
-                let r = s.read(&mut b);
-                let nb = s.set_nonblocking(false);
-                match r {
-                    Ok(0) => true,
-                    // The receiver never talks: data means something else is listening.
-                    Ok(_) => true,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => nb.is_err(),
-                    Err(_) => true,
-                }
-            }
-        };
-        if closed {
-            self.disconnect(true);
+        if self.stream.as_mut().is_some_and(Connection::peer_closed) {
+            self.disconnect(true, true);
         }
     }
 
-    fn disconnect(&mut self, log: bool) {
+    /// Closes the connection; `graceful` says goodbye first (TLS's close_notify), which a
+    /// broken connection cannot.
+    fn disconnect(&mut self, log: bool, graceful: bool) {
         if let Some(s) = self.stream.take() {
-            s.shutdown(Shutdown::Both).unwrap_or(());
             self.shared.current().take();
+            s.close(graceful);
             self.link.disconnects.add(1);
             if log {
                 engine::log::warn(format_args!(
@@ -207,20 +213,21 @@ impl Writer {
             if self.shared.abort.load(Ordering::Acquire) {
                 return false;
             }
-            let mut last_err = None;
-            for a in &self.link.addresses {
-                match connect_one(a, self.link.connect_timeout) {
+            let mut errors = Vec::new();
+            for (i, a) in self.link.addresses.iter().enumerate() {
+                let tls = self.link.tls.as_ref().map(|t| (t, &t.names[i]));
+                match Connection::open(a, tls, self.link.connect_timeout, self.link.write_timeout) {
                     Ok(s) => {
-                        s.set_nodelay(true).unwrap_or(());
-                        s.set_write_timeout(Some(self.link.write_timeout))
-                            .unwrap_or(());
-                        if let Ok(c) = s.try_clone() {
+                        if let Ok(c) = s.socket().try_clone() {
                             *self.shared.current() = Some(c);
                         }
                         engine::log::info(format_args!(
-                            "{} connected to tcp {}",
+                            "{} connected to {} {}",
                             self.link.name,
-                            s.peer_addr().map_or_else(|_| a.clone(), |p| p.to_string())
+                            if tls.is_some() { "tls" } else { "tcp" },
+                            s.socket()
+                                .peer_addr()
+                                .map_or_else(|_| a.clone(), |p| p.to_string())
                         ));
                         self.stream = Some(s);
                         self.link.connects.add(1);
@@ -228,16 +235,23 @@ impl Writer {
                         self.warned = false;
                         return true;
                     }
-                    Err(e) => last_err = Some((a.clone(), e)),
+                    Err(e) => {
+                        if let (ConnectError::Tls(_), Some(t)) = (&e, &self.link.tls) {
+                            t.errors.add(1);
+                        }
+                        if !self.warned {
+                            errors.push(format!("{a}: {e}"));
+                        }
+                    }
                 }
             }
             if !self.warned {
-                if let Some((a, e)) = last_err {
-                    engine::log::warn(format_args!(
-                        "{}: cannot connect (last tried {a}: {e}); retrying with backoff up to {:?}",
-                        self.link.name, self.link.max_delay
-                    ));
-                }
+                engine::log::warn(format_args!(
+                    "{}: cannot connect ({}); retrying with backoff up to {:?}",
+                    self.link.name,
+                    errors.join("; "),
+                    self.link.max_delay
+                ));
                 self.warned = true;
             }
             let until = Instant::now() + self.backoff;
@@ -274,13 +288,12 @@ impl Writer {
             };
             let from = front + sent;
             let to = (from + WRITE_CHUNK).min(self.bytes.len());
-            // `write`, not `write_all`: a short write is tracked (`sent`), and a frame cut by
-            // a broken connection is sent again whole, so no byte is lost or duplicated.
-            #[allow(clippy::disallowed_methods)]
+            // A short write is tracked (`sent`), and a frame cut by a broken connection is
+            // sent again whole, so no byte is lost or duplicated.
             let result = stream.write(&self.bytes[from..to]);
             match result {
                 Ok(0) => {
-                    self.disconnect(true);
+                    self.disconnect(true, false);
                     sent = 0;
                 }
                 Ok(n) => {
@@ -329,17 +342,6 @@ impl Writer {
                 self.link.name
             ));
         }
-        self.disconnect(false);
+        self.disconnect(false, false);
     }
-}
-
-fn connect_one(address: &str, timeout: Duration) -> io::Result<TcpStream> {
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "resolves to nothing");
-    for a in address.to_socket_addrs()? {
-        match TcpStream::connect_timeout(&a, timeout) {
-            Ok(s) => return Ok(s),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
 }
