@@ -200,6 +200,11 @@ pub trait Output: Send + 'static {
     /// Handles a lifecycle event on the output's own thread.
     fn event(&mut self, _event: Event) {}
 
+    /// An input is waiting for commits ([`crate::Committed::request`]): make the next
+    /// [`Output::commit`] due now rather than at the end of the interval. Default: nothing
+    /// (an output that commits as it goes, or whose commits are not timed).
+    fn hurry(&mut self) {}
+
     /// How many more messages `deliver` can take right now without blocking (the room left
     /// in a bounded buffer); the stage hands it at most this many before asking again. 0
     /// is back-pressure: the stage makes no progress and the ring fills behind it, so an

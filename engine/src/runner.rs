@@ -222,6 +222,10 @@ impl<W: BatchWriter> Output for BatchRunner<W> {
         }
         Ok(true)
     }
+
+    fn hurry(&mut self) {
+        self.deadline = Instant::now();
+    }
 }
 
 #[cfg(test)]

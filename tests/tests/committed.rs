@@ -155,3 +155,84 @@ fn outputs_get_at_most_their_capacity_and_committed_waits_for_commits() {
         "deliver beyond capacity"
     );
 }
+
+static ASKER_COMMITTED: OnceLock<Committed> = OnceLock::new();
+static ASKER_LAST: AtomicI64 = AtomicI64::new(-1);
+
+/// Publishes MESSAGES decoded messages once, then asks the outputs to commit them now (as
+/// NatsInput does at half its max_ack_pending).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct AskerConfig {}
+
+struct Asker {
+    done: bool,
+    committed: Committed,
+}
+
+impl PluginConfig for AskerConfig {
+    type Plugin = Asker;
+    fn build(&self, ctx: &BuildContext) -> Result<Asker, BuildError> {
+        ASKER_COMMITTED.set(ctx.committed()).ok();
+        Ok(Asker {
+            done: false,
+            committed: ctx.committed(),
+        })
+    }
+}
+
+impl Input for Asker {
+    fn register(&mut self, _r: &mio::Registry, _t: mio::Token) -> io::Result<()> {
+        Ok(())
+    }
+    fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError> {
+        let mut n = 0;
+        if !self.done && batch.len() >= MESSAGES {
+            for i in 0..MESSAGES {
+                let p = batch.get_mut(i);
+                p.message.payload.push('m');
+                p.state = PackState::Decoded;
+            }
+            let last = batch.sequence(MESSAGES - 1);
+            ASKER_LAST.store(last, Ordering::SeqCst);
+            self.committed.request(last);
+            self.done = true;
+            n = MESSAGES;
+        }
+        batch.set_filled(n);
+        Ok(Fill::Drained)
+    }
+    fn tick(&mut self, _now: Instant) -> bool {
+        !self.done
+    }
+}
+
+#[test]
+fn an_input_that_asks_gets_its_messages_committed_before_the_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = tests::registry();
+    r.input::<AskerConfig>("AskerInput");
+    // A commit interval far longer than the wait below: only the request commits in time.
+    let config = Config::parse(
+        r#"{
+      "inputs":   [{"name": "asker", "type": "AskerInput"}],
+      "decoders": [{"type": "JsonDecoder", "default": true}],
+      "outputs":  [{"name": "file", "type": "FileOutput", "path": "out.log",
+                    "flush_interval_ms": 600000}],
+      "chains":   {"default": {"outputs": ["file"]}}
+    }"#,
+        dir.path().join("test.json"),
+    )
+    .unwrap();
+    let p = engine::run_with(&r, &config).unwrap();
+    wait_until("the input's batch", || {
+        ASKER_LAST.load(Ordering::SeqCst) >= 0
+    });
+    let committed = ASKER_COMMITTED.get().expect("built");
+    let last = ASKER_LAST.load(Ordering::SeqCst);
+    wait_until("the requested commit", || committed.get() >= last);
+    assert_eq!(p.counters().get("file", "delivered").get(), MESSAGES as u64);
+    assert_eq!(tests::lines(&dir.path().join("out.log")).len(), MESSAGES);
+    p.stop();
+    assert!(p.wait().balances());
+}

@@ -240,7 +240,7 @@ pub(crate) fn start(
         .filter(|((s, _), _)| s.common.on_full == OnFull::Block)
         .map(|(_, q)| q.clone())
         .collect();
-    let committed = Committed::new(if blocking_committed.is_empty() {
+    let committed_all = Committed::new(if blocking_committed.is_empty() {
         // No such output: a message is done once routed.
         vec![route_seq.clone()]
     } else {
@@ -260,7 +260,7 @@ pub(crate) fn start(
         sockets: shared.sockets.clone(),
         socket_keys: socket_keys.clone(),
         on_full: s.common.on_full,
-        committed: committed.clone(),
+        committed: committed_all.clone(),
     };
     let build = |s: &Section, p: &dyn Parsed, i: usize| {
         p.build(&ctx_for(s, i)).map_err(|source| StartError::Build {
@@ -491,6 +491,7 @@ pub(crate) fn start(
             retries: s.common.retries.clone().unwrap_or_default(),
             gate: outputs_gate.clone(),
             committed,
+            demand: committed_all.demand(),
         };
         stages.insert(s.name.clone(), make(wiring, &counters));
         // An `on_full: drop` output's sequence counts its own ring: no lag on this one.

@@ -10,6 +10,7 @@
 //! the next failure disables the output and the packs routed to it are counted as `dropped`.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,8 @@ pub(crate) struct OutputWiring {
     pub(crate) gate: DoneFlag,
     /// The output's committed cursor (part of [`crate::Committed`]).
     pub(crate) committed: Arc<Sequence>,
+    /// What inputs asked to have committed now ([`crate::Committed::request`]).
+    pub(crate) demand: Arc<AtomicI64>,
 }
 
 /// Rebuilds an output's plugin from its config (after a panic).
@@ -80,6 +83,7 @@ pub(crate) struct OutputStage<O> {
     /// Every pack up to here is committed (or counted as a write error or a drop),
     /// published for inputs that ack their source (see [`crate::Committed`]).
     committed: Arc<Sequence>,
+    demand: Arc<AtomicI64>,
     committed_at: i64,
     /// The output had no capacity at the last poll: come back soon (its room frees up on
     /// another thread, with no readiness event to wake us).
@@ -150,6 +154,7 @@ impl<O: Output> OutputStage<O> {
             pending: 0,
             committed_at: wiring.committed.get(),
             committed: wiring.committed,
+            demand: wiring.demand,
             waiting: false,
             counters: c,
             error_log,
@@ -243,6 +248,15 @@ impl<O: Output> OutputStage<O> {
     /// Commits if due (or now if `force`); returns whether nothing is left uncommitted,
     /// and then publishes the committed cursor.
     fn commit(&mut self, force: bool) -> bool {
+        // An input waiting for commits asked for one up to a sequence we have not
+        // committed: commit what we hold now rather than at the interval.
+        if self.pending > 0 && self.demand.load(Ordering::Acquire) > self.committed_at {
+            if let Health::Up(output) = &mut self.health {
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| output.hurry())) {
+                    self.panicked("hurry", p.as_ref());
+                }
+            }
+        }
         let done = self.try_commit(force);
         let at = self.cursor.next - 1;
         if done && at != self.committed_at {

@@ -87,8 +87,9 @@ pub struct NatsInputConfig {
     #[serde(default = "default_ack_wait_secs")]
     pub ack_wait_secs: u64,
     /// Messages delivered and not yet acked at most (the consumer's `max_ack_pending`). A
-    /// message is acked once every output committed it, so this bounds the rate to
-    /// `max_ack_pending` per output commit interval (FileOutput: `flush_interval_ms`).
+    /// message is acked once every output committed it; past half of this, the input asks
+    /// the outputs to commit at once instead of at their interval (FileOutput:
+    /// `flush_interval_ms`), so the consumer does not stall.
     #[serde(default = "default_max_ack_pending")]
     pub max_ack_pending: NonZeroUsize,
 }
@@ -144,6 +145,9 @@ pub struct Nats {
     /// pack), oldest first; allocated for every batch that can be unacked.
     filled: VecDeque<(u64, i64)>,
     committed: Committed,
+    /// Unacked messages past which the outputs are asked to commit early (half of
+    /// `max_ack_pending`: JetStream stops delivering at the whole).
+    hurry_at: u64,
     stopped: bool,
     oversized: Counter,
     thread: ClientThread,
@@ -206,6 +210,7 @@ impl PluginConfig for NatsInputConfig {
             // At most max_ack_pending messages are unacked, so as many batches.
             filled: VecDeque::with_capacity(self.max_ack_pending.get()),
             committed: ctx.committed(),
+            hurry_at: (self.max_ack_pending.get() as u64 / 2).max(1),
             stopped: false,
             oversized: ctx.counter("oversized"),
             thread,
@@ -273,8 +278,13 @@ impl Input for Nats {
         self.consumed += n as u64;
         self.shared.consumed.store(self.consumed, Ordering::Release);
         if filled > 0 {
-            self.filled
-                .push_back((self.consumed, batch.sequence(filled - 1)));
+            let last = batch.sequence(filled - 1);
+            self.filled.push_back((self.consumed, last));
+            if self.consumed - self.published >= self.hurry_at {
+                // Waiting out the outputs' commit interval would stall the consumer (and
+                // cap the rate at max_ack_pending per interval): ask them to commit now.
+                self.committed.request(last);
+            }
         }
         self.oversized.add(oversized);
         if filled == batch.len() {

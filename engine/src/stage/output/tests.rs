@@ -98,6 +98,7 @@ fn output_stage(
         retries,
         gate,
         committed: Arc::default(),
+        demand: Arc::new(std::sync::atomic::AtomicI64::new(-1)),
     };
     let counters = Counters::default();
     (
