@@ -18,25 +18,52 @@ use serde::{Deserialize, Serialize};
 const MESSAGES: usize = 10;
 const LIMIT: u64 = 4;
 
-static COMMITTED: OnceLock<Committed> = OnceLock::new();
-static LAST_SEQ: AtomicI64 = AtomicI64::new(-1);
+/// What a test's `Once` input saw: the pipeline's committed cursor and the ring sequence
+/// of its last message (one per test: tests run in parallel).
+struct Probe {
+    committed: OnceLock<Committed>,
+    last_seq: AtomicI64,
+}
+
+impl Probe {
+    const fn new() -> Self {
+        Probe {
+            committed: OnceLock::new(),
+            last_seq: AtomicI64::new(-1),
+        }
+    }
+}
+
+/// `PROBES[0]` for `OnceInput`, `PROBES[1]` for `AskingOnceInput`.
+static PROBES: [Probe; 2] = [Probe::new(), Probe::new()];
 static OPEN: AtomicBool = AtomicBool::new(false);
 static OVERFILLED: AtomicU64 = AtomicU64::new(0);
 
-/// Publishes MESSAGES decoded messages once, remembering the last one's ring sequence.
+/// Publishes MESSAGES decoded messages once, remembering the last one's ring sequence in
+/// `PROBES[ASK]`; with `ASK`, then asks the outputs to commit them now (as NatsInput does at
+/// half its max_ack_pending).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct OnceConfig {}
+struct OnceConfig<const ASK: bool> {}
 
 struct Once {
     done: bool,
+    committed: Committed,
+    probe: &'static Probe,
+    ask: bool,
 }
 
-impl PluginConfig for OnceConfig {
+impl<const ASK: bool> PluginConfig for OnceConfig<ASK> {
     type Plugin = Once;
     fn build(&self, ctx: &BuildContext) -> Result<Once, BuildError> {
-        COMMITTED.set(ctx.committed()).ok();
-        Ok(Once { done: false })
+        let probe = &PROBES[usize::from(ASK)];
+        probe.committed.set(ctx.committed()).ok();
+        Ok(Once {
+            done: false,
+            committed: ctx.committed(),
+            probe,
+            ask: ASK,
+        })
     }
 }
 
@@ -52,7 +79,11 @@ impl Input for Once {
                 p.message.payload.push('m');
                 p.state = PackState::Decoded;
             }
-            LAST_SEQ.store(batch.sequence(MESSAGES - 1), Ordering::SeqCst);
+            let last = batch.sequence(MESSAGES - 1);
+            self.probe.last_seq.store(last, Ordering::SeqCst);
+            if self.ask {
+                self.committed.request(last);
+            }
             self.done = true;
             n = MESSAGES;
         }
@@ -111,7 +142,7 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 fn outputs_get_at_most_their_capacity_and_committed_waits_for_commits() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = tests::registry();
-    r.input::<OnceConfig>("OnceInput");
+    r.input::<OnceConfig<false>>("OnceInput");
     r.output::<GateConfig>("GateOutput");
     let config = Config::parse(
         r#"{
@@ -128,7 +159,10 @@ fn outputs_get_at_most_their_capacity_and_committed_waits_for_commits() {
     let p = engine::run_with(&r, &config).unwrap();
     let routed = p.counters().get("gate", "routed");
     let file_delivered = p.counters().get("file", "delivered");
-    wait_until("the input's batch", || LAST_SEQ.load(Ordering::SeqCst) >= 0);
+    let probe = &PROBES[0];
+    wait_until("the input's batch", || {
+        probe.last_seq.load(Ordering::SeqCst) >= 0
+    });
     wait_until("LIMIT messages at the gate", || routed.get() == LIMIT);
     wait_until("the file output's commit", || {
         file_delivered.get() == MESSAGES as u64
@@ -137,12 +171,12 @@ fn outputs_get_at_most_their_capacity_and_committed_waits_for_commits() {
     // has not committed: the file output alone is not enough.
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(routed.get(), LIMIT);
-    let committed = COMMITTED.get().expect("built");
-    assert!(committed.get() < LAST_SEQ.load(Ordering::SeqCst));
+    let committed = probe.committed.get().expect("built");
+    assert!(committed.get() < probe.last_seq.load(Ordering::SeqCst));
     assert_eq!(p.counters().get("gate", "delivered").get(), 0);
 
     OPEN.store(true, Ordering::SeqCst);
-    let last = LAST_SEQ.load(Ordering::SeqCst);
+    let last = probe.last_seq.load(Ordering::SeqCst);
     wait_until("every message committed", || committed.get() >= last);
     assert_eq!(routed.get(), MESSAGES as u64);
     p.stop();
@@ -156,66 +190,15 @@ fn outputs_get_at_most_their_capacity_and_committed_waits_for_commits() {
     );
 }
 
-static ASKER_COMMITTED: OnceLock<Committed> = OnceLock::new();
-static ASKER_LAST: AtomicI64 = AtomicI64::new(-1);
-
-/// Publishes MESSAGES decoded messages once, then asks the outputs to commit them now (as
-/// NatsInput does at half its max_ack_pending).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct AskerConfig {}
-
-struct Asker {
-    done: bool,
-    committed: Committed,
-}
-
-impl PluginConfig for AskerConfig {
-    type Plugin = Asker;
-    fn build(&self, ctx: &BuildContext) -> Result<Asker, BuildError> {
-        ASKER_COMMITTED.set(ctx.committed()).ok();
-        Ok(Asker {
-            done: false,
-            committed: ctx.committed(),
-        })
-    }
-}
-
-impl Input for Asker {
-    fn register(&mut self, _r: &mio::Registry, _t: mio::Token) -> io::Result<()> {
-        Ok(())
-    }
-    fn fill(&mut self, batch: &mut Batch<'_>) -> Result<Fill, RunError> {
-        let mut n = 0;
-        if !self.done && batch.len() >= MESSAGES {
-            for i in 0..MESSAGES {
-                let p = batch.get_mut(i);
-                p.message.payload.push('m');
-                p.state = PackState::Decoded;
-            }
-            let last = batch.sequence(MESSAGES - 1);
-            ASKER_LAST.store(last, Ordering::SeqCst);
-            self.committed.request(last);
-            self.done = true;
-            n = MESSAGES;
-        }
-        batch.set_filled(n);
-        Ok(Fill::Drained)
-    }
-    fn tick(&mut self, _now: Instant) -> bool {
-        !self.done
-    }
-}
-
 #[test]
 fn an_input_that_asks_gets_its_messages_committed_before_the_interval() {
     let dir = tempfile::tempdir().unwrap();
     let mut r = tests::registry();
-    r.input::<AskerConfig>("AskerInput");
+    r.input::<OnceConfig<true>>("AskingOnceInput");
     // A commit interval far longer than the wait below: only the request commits in time.
     let config = Config::parse(
         r#"{
-      "inputs":   [{"name": "asker", "type": "AskerInput"}],
+      "inputs":   [{"name": "asker", "type": "AskingOnceInput"}],
       "decoders": [{"type": "JsonDecoder", "default": true}],
       "outputs":  [{"name": "file", "type": "FileOutput", "path": "out.log",
                     "flush_interval_ms": 600000}],
@@ -225,11 +208,12 @@ fn an_input_that_asks_gets_its_messages_committed_before_the_interval() {
     )
     .unwrap();
     let p = engine::run_with(&r, &config).unwrap();
+    let probe = &PROBES[1];
     wait_until("the input's batch", || {
-        ASKER_LAST.load(Ordering::SeqCst) >= 0
+        probe.last_seq.load(Ordering::SeqCst) >= 0
     });
-    let committed = ASKER_COMMITTED.get().expect("built");
-    let last = ASKER_LAST.load(Ordering::SeqCst);
+    let committed = probe.committed.get().expect("built");
+    let last = probe.last_seq.load(Ordering::SeqCst);
     wait_until("the requested commit", || committed.get() >= last);
     assert_eq!(p.counters().get("file", "delivered").get(), MESSAGES as u64);
     assert_eq!(tests::lines(&dir.path().join("out.log")).len(), MESSAGES);
