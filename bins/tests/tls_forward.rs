@@ -225,49 +225,19 @@ fn an_edge_that_does_not_trust_the_aggregator_delivers_nothing_and_says_why() {
 
 #[test]
 fn an_aggregator_restart_loses_nothing_the_edge_buffered_over_tls() {
-    let agg_dir = tempfile::tempdir().unwrap();
-    let pki = Pki::generate(agg_dir.path());
-    let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0", &pki.input_tls(None));
-    let agg_addr = agg.listen_addr("tcp", "tcp");
-    let edge_dir = tempfile::tempdir().unwrap();
-    let mut e = edge(
-        edge_dir.path(),
-        agg_addr,
-        &pki.output_tls(&pki.ca, None),
-        r#", "buffer_messages": 5000"#,
+    let certs = tempfile::tempdir().unwrap();
+    let pki = Pki::generate(certs.path());
+    tests::check_aggregator_restart_loses_nothing_the_edge_buffered(
+        |dir, address| aggregator(dir, address, &pki.input_tls(None)),
+        |dir, to| {
+            edge(
+                dir,
+                to,
+                &pki.output_tls(&pki.ca, None),
+                r#", "buffer_messages": 5000"#,
+            )
+        },
     );
-    let udp = e.udp_addr("udp");
-    let out = agg_dir.path().join("out.log");
-    const N1: u64 = 1000;
-    const N2: u64 = 2000;
-    send_paced(udp, N1, 20_000, json_datagram);
-    assert_eq!(wait_seqs(&out, N1 as usize).len() as u64, N1);
-    let agg = agg.stop_gracefully();
-    assert_balanced(&agg);
-    assert_eq!(agg.final_count("tcp", "truncated"), Some(0));
-
-    // The aggregator is down: the edge takes these and holds them.
-    send_paced(udp, N2, 20_000, |i, b| json_datagram(N1 + i, b));
-    assert_eq!(wait_count(&e, "fwd", "routed", N1 + N2), N1 + N2);
-    assert_eq!(
-        e.final_count("fwd", "delivered"),
-        Some(N1),
-        "nothing written into the closed connection"
-    );
-
-    // Back on the same port: the buffer drains into it.
-    let mut agg = aggregator(agg_dir.path(), &agg_addr.to_string(), &pki.input_tls(None));
-    assert_eq!(agg.listen_addr("tcp", "tcp"), agg_addr);
-    assert_eq!(wait_seqs(&out, (N1 + N2) as usize).len() as u64, N1 + N2);
-    let e = e.stop_gracefully();
-    let agg = agg.stop_gracefully();
-    assert_exactly(seqs_in(&out), 0..N1 + N2);
-    assert_eq!(e.final_count("fwd", "delivered"), Some(N1 + N2));
-    assert_eq!(e.final_count("fwd", "write_errors"), Some(0));
-    assert!(e.final_count("fwd", "connects") >= Some(2));
-    assert_eq!(agg.final_count("file", "delivered"), Some(N2));
-    assert_balanced(&e);
-    assert_balanced(&agg);
 }
 
 #[test]

@@ -432,3 +432,55 @@ pub fn assert_balanced(h: &Hekad) {
         h.stderr()
     );
 }
+
+/// Edge (`edge(dir, aggregator address)`: UdpInput `udp` → TcpOutput `fwd` with room for
+/// 3,000 messages) → aggregator (`aggregator(dir, address)`: TcpInput `tcp` → FileOutput
+/// `file` writing `out.log`): 1,000 numbered messages go through, the aggregator stops
+/// gracefully, 2,000 more wait in the edge's buffer, and an aggregator on the same port
+/// gets them all: every message once, nothing dropped, failed or truncated, both balanced.
+/// The plain and the TLS forwarding tests run it with their own configs.
+pub fn check_aggregator_restart_loses_nothing_the_edge_buffered(
+    aggregator: impl Fn(&Path, &str) -> Hekad,
+    edge: impl Fn(&Path, SocketAddr) -> Hekad,
+) {
+    let agg_dir = tempfile::tempdir().unwrap();
+    let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0");
+    let agg_addr = agg.listen_addr("tcp", "tcp");
+    let edge_dir = tempfile::tempdir().unwrap();
+    let mut e = edge(edge_dir.path(), agg_addr);
+    let udp = e.udp_addr("udp");
+    let out = agg_dir.path().join("out.log");
+    const N1: u64 = 1000;
+    const N2: u64 = 2000;
+    send_paced(udp, N1, 20_000, json_datagram);
+    assert_eq!(wait_seqs(&out, N1 as usize).len() as u64, N1);
+    let agg = agg.stop_gracefully();
+    assert_balanced(&agg);
+    assert_eq!(agg.final_count("tcp", "truncated"), Some(0));
+
+    // The aggregator is down: the edge takes these and holds them.
+    send_paced(udp, N2, 20_000, |i, b| json_datagram(N1 + i, b));
+    assert_eq!(wait_count(&e, "fwd", "routed", N1 + N2), N1 + N2);
+    assert_eq!(
+        e.final_count("fwd", "delivered"),
+        Some(N1),
+        "nothing written into the closed connection"
+    );
+    assert_eq!(seqs_in(&out).len() as u64, N1);
+
+    // Back on the same port: the buffer drains into it.
+    let mut agg = aggregator(agg_dir.path(), &agg_addr.to_string());
+    assert_eq!(agg.listen_addr("tcp", "tcp"), agg_addr);
+    assert_eq!(wait_seqs(&out, (N1 + N2) as usize).len() as u64, N1 + N2);
+    let e = e.stop_gracefully();
+    let agg = agg.stop_gracefully();
+    assert_exactly(seqs_in(&out), 0..N1 + N2);
+    assert_eq!(e.final_count("fwd", "delivered"), Some(N1 + N2));
+    assert_eq!(e.final_count("fwd", "dropped"), Some(0));
+    assert_eq!(e.final_count("fwd", "write_errors"), Some(0));
+    assert!(e.final_count("fwd", "connects") >= Some(2));
+    assert_eq!(agg.final_count("file", "delivered"), Some(N2));
+    assert_eq!(agg.final_count("tcp", "truncated"), Some(0));
+    assert_balanced(&e);
+    assert_balanced(&agg);
+}
