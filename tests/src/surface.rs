@@ -26,6 +26,7 @@ use engine::{BuildContext, DecodeError, Decoder, Message, PipelinePack, PluginCo
 use engine::{MAX_FIELDS, MAX_MESSAGE_SIZE};
 use plugins::decoders::{JsonDecoderConfig, MsgPackDecoderConfig, ProtobufDecoderConfig};
 use plugins::framing::{frame_len, max_frame_len, parse_frame};
+use plugins::inputs::tcp::{FrameBuffer, ReadOutcome};
 use plugins::statsd::{lines, parse_line, Aggregator, AggregatorConfig};
 
 /// One kind of input hekad reads from the outside.
@@ -217,6 +218,8 @@ fn framing(data: &[u8]) -> Verdict {
     let mut decoder = protobuf_decoder();
     let mut rest = data;
     let mut rejected = None;
+    let mut frames: Vec<&[u8]> = Vec::new();
+    let mut bad_framing = false;
     loop {
         let len = bounded("frame_len", rest.len(), 0, 0, || frame_len(rest, MAX));
         match len {
@@ -227,6 +230,7 @@ fn framing(data: &[u8]) -> Verdict {
                     break;
                 }
                 let frame = &rest[..n];
+                frames.push(frame);
                 let parsed = parse_frame(frame, MAX);
                 assert!(parsed.is_ok(), "frame_len accepts, parse_frame: {parsed:?}");
                 if let Verdict::Rejected(e) = decode(&mut decoder, frame) {
@@ -243,9 +247,25 @@ fn framing(data: &[u8]) -> Verdict {
                 break;
             }
             // Bad framing closes the connection: the stream cannot be resynchronised.
-            Err(e) => return Verdict::Rejected(e.to_string()),
+            Err(e) => {
+                rejected = Some(e.to_string());
+                bad_framing = true;
+                break;
+            }
         }
     }
+    // TcpInput's own buffer, reading the same stream in pieces of every size, frames it
+    // the same way: the same frames, bad framing at the same place, the same leftover.
+    let (split, split_bad, leftover) = frame_in_pieces(data, MAX);
+    assert_eq!(split, frames, "TcpInput's FrameBuffer over split reads");
+    assert_eq!(
+        split_bad, bad_framing,
+        "bad framing seen by one splitter only"
+    );
+    if bad_framing {
+        return rejected.map_or(Verdict::Accepted, Verdict::Rejected);
+    }
+    assert_eq!(leftover, rest.len(), "unframed bytes at the end");
     // One whole frame in one datagram, as UdpInput hands it to the decoder.
     if let Ok(frame) = parse_frame(data, MAX) {
         assert_eq!(frame_len(data, MAX), Ok(Some(data.len())));
@@ -255,6 +275,76 @@ fn framing(data: &[u8]) -> Verdict {
         rejected.get_or_insert_with(|| format!("{} bytes of an incomplete frame", rest.len()));
     }
     rejected.map_or(Verdict::Accepted, Verdict::Rejected)
+}
+
+/// Feeds `data` to TcpInput's [`FrameBuffer`] in reads of 1, 3, 17, 256 and 4,096 bytes in
+/// turn, taking every whole frame after each read: (the frames, whether the framing went
+/// bad, the bytes left unframed at the end).
+fn frame_in_pieces(data: &[u8], max: usize) -> (Vec<&[u8]>, bool, usize) {
+    struct Pieces<'a> {
+        data: &'a [u8],
+        at: usize,
+        turn: usize,
+    }
+    impl std::io::Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            const SIZES: [usize; 5] = [1, 3, 17, 256, 4096];
+            let n = SIZES[self.turn % SIZES.len()]
+                .min(buf.len())
+                .min(self.data.len() - self.at);
+            self.turn += 1;
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+    let mut src = Pieces {
+        data,
+        at: 0,
+        turn: 0,
+    };
+    thread_local! {
+        // Allocated once, as TcpInput allocates one per connection (its size is the
+        // largest frame's, which would dominate the per-input allocation bound).
+        static BUFFER: std::cell::RefCell<Option<FrameBuffer>> = const { std::cell::RefCell::new(None) };
+    }
+    let mut buffer = BUFFER
+        .with(|b| b.borrow_mut().take())
+        .unwrap_or_else(|| FrameBuffer::new(max));
+    buffer.clear();
+    let result = frames_of(&mut buffer, &mut src, data);
+    BUFFER.with(|b| *b.borrow_mut() = Some(buffer));
+    result
+}
+
+fn frames_of<'a>(
+    buffer: &mut FrameBuffer,
+    src: &mut impl std::io::Read,
+    data: &'a [u8],
+) -> (Vec<&'a [u8]>, bool, usize) {
+    let mut frames = Vec::new();
+    let mut at = 0;
+    loop {
+        loop {
+            match buffer.next_frame() {
+                Ok(Some(frame)) => {
+                    // The same bytes as the whole stream's frame at this offset.
+                    let n = frame.len();
+                    assert_eq!(frame, &data[at..at + n]);
+                    frames.push(&data[at..at + n]);
+                    at += n;
+                }
+                Ok(None) => break,
+                Err(_) => return (frames, true, data.len() - at),
+            }
+        }
+        match buffer.read_from(src).expect("reads from memory") {
+            ReadOutcome::Data(_) => {}
+            ReadOutcome::Eof | ReadOutcome::WouldBlock => break,
+        }
+    }
+    assert_eq!(buffer.has_partial(), at < data.len());
+    (frames, false, buffer.pending().len())
 }
 
 /// One datagram through the statsd aggregator, then a flush: every sample is counted once,

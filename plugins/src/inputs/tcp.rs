@@ -61,7 +61,7 @@ use engine::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use self::buffer::{FrameBuffer, ReadOutcome};
+pub use self::buffer::{FrameBuffer, ReadOutcome};
 use self::connection::Connection;
 pub use self::tls::TcpInputTlsConfig;
 use self::tls::{ServerTls, Session};

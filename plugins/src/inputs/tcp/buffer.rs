@@ -10,7 +10,7 @@ use crate::framing::{frame_len, max_frame_len};
 
 /// What [`FrameBuffer::read_from`] saw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum ReadOutcome {
+pub enum ReadOutcome {
     /// Read this many bytes (more may be waiting).
     Data(usize),
     /// The source had nothing for now.
@@ -21,7 +21,7 @@ pub(super) enum ReadOutcome {
 
 /// Bytes read from a stream and not yet handed out as frames: `buf[start..end]`.
 #[derive(Debug)]
-pub(super) struct FrameBuffer {
+pub struct FrameBuffer {
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -31,7 +31,7 @@ pub(super) struct FrameBuffer {
 impl FrameBuffer {
     /// A buffer for frames of messages up to `max_message_size` bytes. Allocated zeroed, so
     /// pages a connection never fills cost no resident memory.
-    pub(super) fn new(max_message_size: usize) -> Self {
+    pub fn new(max_message_size: usize) -> Self {
         FrameBuffer {
             buf: vec![0; max_frame_len(max_message_size)],
             start: 0,
@@ -45,7 +45,7 @@ impl FrameBuffer {
     /// # Errors
     ///
     /// Bad framing ([`frame_len`]'s errors): the stream cannot be resynchronised.
-    pub(super) fn next_frame(&mut self) -> Result<Option<&[u8]>, DecodeError> {
+    pub fn next_frame(&mut self) -> Result<Option<&[u8]>, DecodeError> {
         let pending = &self.buf[self.start..self.end];
         match frame_len(pending, self.max_message_size)? {
             Some(n) if n <= pending.len() => {
@@ -59,7 +59,7 @@ impl FrameBuffer {
 
     /// A buffer holding `pending` (bytes a previous input read but did not frame), or
     /// `None` when they cannot be a frame's start (longer than any frame).
-    pub(super) fn with_pending(max_message_size: usize, pending: &[u8]) -> Option<Self> {
+    pub fn with_pending(max_message_size: usize, pending: &[u8]) -> Option<Self> {
         let mut b = FrameBuffer::new(max_message_size);
         let dst = b.buf.get_mut(..pending.len())?;
         dst.copy_from_slice(pending);
@@ -67,13 +67,19 @@ impl FrameBuffer {
         Some(b)
     }
 
+    /// Forgets every byte, for a new stream (keeps the allocation).
+    pub fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
     /// The bytes read and not yet handed out as frames.
-    pub(super) fn pending(&self) -> &[u8] {
+    pub fn pending(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
 
     /// Whether bytes of an unfinished frame are waiting.
-    pub(super) fn has_partial(&self) -> bool {
+    pub fn has_partial(&self) -> bool {
         self.start < self.end
     }
 
@@ -83,7 +89,7 @@ impl FrameBuffer {
     /// # Errors
     ///
     /// `src`'s I/O errors other than WouldBlock and Interrupted (which is retried).
-    pub(super) fn read_from(&mut self, src: &mut impl Read) -> io::Result<ReadOutcome> {
+    pub fn read_from(&mut self, src: &mut impl Read) -> io::Result<ReadOutcome> {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
