@@ -68,22 +68,53 @@ fn assert_abandoned(e: &Hekad, routed: u64) {
     no_panic(e);
 }
 
+/// Certificates, an aggregator (TcpInput with `tls`, no client certificates) on a free
+/// port, and an edge forwarding to it over TLS with `edge_tls(&pki)` and `edge_extra` keys.
+struct TlsPair {
+    /// Holds the certificates and the aggregator's files.
+    agg_dir: tempfile::TempDir,
+    agg: Hekad,
+    _edge_dir: tempfile::TempDir,
+    edge: Hekad,
+}
+
+impl TlsPair {
+    fn start(edge_tls: impl Fn(&Pki) -> String, edge_extra: &str) -> TlsPair {
+        let agg_dir = tempfile::tempdir().unwrap();
+        let pki = Pki::generate(agg_dir.path());
+        let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0", &pki.input_tls(None));
+        let agg_addr = agg.listen_addr("tcp", "tcp");
+        let edge_dir = tempfile::tempdir().unwrap();
+        let edge = edge(edge_dir.path(), agg_addr, &edge_tls(&pki), edge_extra);
+        TlsPair {
+            agg_dir,
+            agg,
+            _edge_dir: edge_dir,
+            edge,
+        }
+    }
+
+    /// The aggregator's output file.
+    fn out(&self) -> std::path::PathBuf {
+        self.agg_dir.path().join("out.log")
+    }
+}
+
+/// The edge's `tls` trusting the aggregator's CA.
+fn trusting(pki: &Pki) -> String {
+    pki.output_tls(&pki.ca, None)
+}
+
 #[test]
 fn numbered_messages_arrive_exactly_once_over_tls() {
-    let agg_dir = tempfile::tempdir().unwrap();
-    let pki = Pki::generate(agg_dir.path());
-    let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0", &pki.input_tls(None));
-    let agg_addr = agg.listen_addr("tcp", "tcp");
-    let edge_dir = tempfile::tempdir().unwrap();
-    let mut e = edge(
-        edge_dir.path(),
-        agg_addr,
-        &pki.output_tls(&pki.ca, None),
-        "",
-    );
+    // Bound first: the fields not moved out (the temp dirs) live to the end of the test.
+    let pair = TlsPair::start(trusting, "");
+    let out = pair.out();
+    let TlsPair {
+        agg, edge: mut e, ..
+    } = pair;
     const N: u64 = 20_000;
     let sent = send_paced(e.udp_addr("udp"), N, 20_000, json_datagram);
-    let out = agg_dir.path().join("out.log");
     let got = wait_seqs(&out, N as usize);
     assert_eq!(got.len() as u64, N, "edge: {:#?}", e.stderr());
     let e = e.stop_gracefully();
@@ -183,17 +214,14 @@ fn mutual_tls_reads_only_edges_with_a_certificate_its_ca_signed() {
 
 #[test]
 fn an_edge_that_does_not_trust_the_aggregator_delivers_nothing_and_says_why() {
-    let agg_dir = tempfile::tempdir().unwrap();
-    let pki = Pki::generate(agg_dir.path());
-    let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0", &pki.input_tls(None));
-    let agg_addr = agg.listen_addr("tcp", "tcp");
-    let edge_dir = tempfile::tempdir().unwrap();
-    let mut e = edge(
-        edge_dir.path(),
-        agg_addr,
-        &pki.output_tls(&pki.other_ca, None),
+    let pair = TlsPair::start(
+        |pki| pki.output_tls(&pki.other_ca, None),
         r#", "stop_timeout_ms": 200"#,
     );
+    let out = pair.out();
+    let TlsPair {
+        agg, edge: mut e, ..
+    } = pair;
     const M: u64 = 500;
     send_paced(e.udp_addr("udp"), M, 20_000, json_datagram);
     assert_eq!(wait_count(&e, "fwd", "routed", M), M);
@@ -207,7 +235,7 @@ fn an_edge_that_does_not_trust_the_aggregator_delivers_nothing_and_says_why() {
     assert!(wait_count(&e, "fwd", "tls_errors", 2) >= 2);
     let e = e.stop_gracefully();
     let agg = agg.stop_gracefully();
-    assert!(seqs_in(&agg_dir.path().join("out.log")).is_empty());
+    assert!(seqs_in(&out).is_empty());
     assert_abandoned(&e, M);
     // The edge's alert (unknown CA) closes the aggregator's side too, counted.
     assert!(agg.final_count("tcp", "tls_errors") >= Some(1));
@@ -242,19 +270,12 @@ fn an_aggregator_restart_loses_nothing_the_edge_buffered_over_tls() {
 
 #[test]
 fn a_reload_of_a_tls_aggregator_under_traffic_loses_nothing() {
-    let agg_dir = tempfile::tempdir().unwrap();
-    let pki = Pki::generate(agg_dir.path());
-    let mut agg = aggregator(agg_dir.path(), "127.0.0.1:0", &pki.input_tls(None));
-    let agg_addr = agg.listen_addr("tcp", "tcp");
-    let edge_dir = tempfile::tempdir().unwrap();
-    let mut e = edge(
-        edge_dir.path(),
-        agg_addr,
-        &pki.output_tls(&pki.ca, None),
-        "",
-    );
+    let pair = TlsPair::start(trusting, "");
+    let out = pair.out();
+    let TlsPair {
+        agg, edge: mut e, ..
+    } = pair;
     let udp = e.udp_addr("udp");
-    let out = agg_dir.path().join("out.log");
     // 3 s of traffic; the aggregator reloads (same config) twice in the middle.
     const N: u64 = 30_000;
     let sender = thread::spawn(move || send_paced(udp, N, 10_000, json_datagram));

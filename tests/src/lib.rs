@@ -422,6 +422,27 @@ pub fn assert_exactly(mut seqs: Vec<u64>, want: impl Iterator<Item = u64>) {
     assert_eq!(seqs, want, "each exactly once");
 }
 
+/// Waits at most `timeout` for the server to close `s` (a read returning 0 or an error
+/// other than a timeout). `s` needs a short read timeout (its socket's), or a read could
+/// outlast `timeout`.
+pub fn closed_by_server(s: &mut impl std::io::Read, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut b = [0u8; 256];
+    while Instant::now() < deadline {
+        match s.read(&mut b) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
 /// Asserts that `h` printed an accounting balance that holds (`balance: ...: ok`).
 pub fn assert_balanced(h: &Hekad) {
     assert!(

@@ -3,7 +3,7 @@
 //! are counted.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -39,24 +39,11 @@ fn frame(seq: u64, out: &mut Vec<u8>) {
     encode_frame(&m, None, out);
 }
 
-/// Waits at most `timeout` for the server to close `s` (a read returning 0 or an error).
+/// Waits at most `timeout` for the server to close `s` ([`tests::closed_by_server`], with
+/// the short read timeout it needs).
 fn closed_by_server(s: &mut TcpStream, timeout: Duration) -> bool {
     s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
-    let deadline = Instant::now() + timeout;
-    let mut b = [0u8; 16];
-    while Instant::now() < deadline {
-        match s.read(&mut b) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return true,
-        }
-    }
-    false
+    tests::closed_by_server(s, timeout)
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {

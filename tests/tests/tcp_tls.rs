@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use engine::Message;
 use plugins::encoders::encode_frame;
@@ -35,25 +35,6 @@ fn frames(seqs: std::ops::Range<u64>) -> Vec<u8> {
     out
 }
 
-/// Waits at most `timeout` for the server to close `s` (a read returning 0 or an error).
-fn closed_by_server(s: &mut impl Read, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut b = [0u8; 256];
-    while Instant::now() < deadline {
-        match s.read(&mut b) {
-            Ok(0) => return true,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(_) => return true,
-        }
-    }
-    false
-}
-
 fn plain(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
@@ -76,12 +57,12 @@ fn garbage_and_plain_text_clients_are_tls_errors_and_a_good_client_goes_on() {
     // A Heka client that does not speak TLS.
     let mut heka = plain(addr);
     heka.write_all(&frames(5000..5010)).unwrap();
-    assert!(closed_by_server(&mut heka, Duration::from_secs(10)));
+    assert!(tests::closed_by_server(&mut heka, Duration::from_secs(10)));
     // Garbage.
     let mut junk = plain(addr);
     junk.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    assert!(closed_by_server(&mut junk, Duration::from_secs(10)));
+    assert!(tests::closed_by_server(&mut junk, Duration::from_secs(10)));
     // A client that connects and says nothing does not block the others.
     let _silent = plain(addr);
 
@@ -117,7 +98,10 @@ fn with_client_ca_file_only_clients_with_a_certificate_it_signed_are_read() {
     let mut anonymous = pki.client(addr, false);
     anonymous.write_all(&frames(5000..5010)).unwrap_or(());
     anonymous.flush().unwrap_or(());
-    assert!(closed_by_server(&mut anonymous, Duration::from_secs(10)));
+    assert!(tests::closed_by_server(
+        &mut anonymous,
+        Duration::from_secs(10)
+    ));
 
     let mut good = pki.client(addr, true);
     good.write_all(&frames(0..500)).unwrap();
